@@ -1,0 +1,29 @@
+# streamdlq — the README's two commands are `make demo` and `make test`.
+# Both install what they need into gitignored places (.venv, node_modules, .cache)
+# and run inside a private loopback-only network with the local AWS started for them.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+LOCALAWS := scripts/localaws.sh
+GO_TEST_FLAGS ?= -count=1 -timeout 20m
+# Short fuzzing in `make test`; `make chaos` fuzzes for longer.
+FUZZTIME ?= 10s
+
+.PHONY: all install test check unit fuzz build bench chaos demo clean
+
+all: test
+
+install:
+	$(LOCALAWS) install
+
+## test: everything CI runs — static checks, unit + integration tests against the
+## local AWS, short fuzzing, the template checks and the short chaos run.
+test: install
+	$(LOCALAWS) run scripts/test.sh
+
+## build: the Lambda bootstrap binaries (linux/arm64, as deployed) into bin/.
+build:
+	scripts/build.sh
+
+clean:
+	rm -rf bin .aws-sam

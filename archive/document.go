@@ -1,0 +1,56 @@
+package archive
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/streamdlq/streamdlq/internal/stream"
+)
+
+// Hydration statuses.
+const (
+	// StatusComplete: every record of the range was read and the count matches batchSize.
+	StatusComplete = "complete"
+	// StatusPartial: part of the range could not be read; Gaps say which.
+	StatusPartial = "partial"
+	// StatusMoreThanBatch: the range held more records than the consumer was given
+	// (filter criteria, bisected batches); all of them are kept.
+	StatusMoreThanBatch = "more-than-batch"
+	// StatusUnreadable: nothing could be read; the failure is kept for its metadata.
+	StatusUnreadable = "unreadable"
+)
+
+// Document is one hydrated failure: the on-failure record as received, the records
+// read back in Lambda's shape, and what hydration found. It is the unit that is
+// archived, queued on the DLQ and redriven.
+type Document struct {
+	Failure   json.RawMessage `json:"failure"`
+	Records   []stream.Record `json:"Records"`
+	Hydration Hydration       `json:"hydration"`
+}
+
+// Hydration summarises how the records were read back.
+type Hydration struct {
+	Status string `json:"status"`
+	// Source is "kinesis" or "dynamodb"; StreamARN, ShardID, Start and End repeat the
+	// failure's range so readers need not parse Failure.
+	Source    string `json:"source"`
+	StreamARN string `json:"streamArn"`
+	ShardID   string `json:"shardId"`
+	Start     string `json:"startSequenceNumber"`
+	End       string `json:"endSequenceNumber"`
+	// Condition is the on-failure record's requestContext.condition.
+	Condition string `json:"condition,omitempty"`
+	// FirstArrival is the failure's approximateArrivalOfFirstRecord (or the time it was
+	// received when absent); it dates the archive key.
+	FirstArrival time.Time `json:"firstArrival"`
+
+	Expected   int          `json:"expected"` // batchSize
+	Fetched    int          `json:"fetched"`
+	Gaps       []stream.Gap `json:"gaps,omitempty"`
+	Calls      int          `json:"apiCalls"`
+	HydratedAt time.Time    `json:"hydratedAt"`
+	// From says where the records came from: "stream" (read back by shard iterator)
+	// or "s3-payload" (carried by an S3 on-failure destination object).
+	From string `json:"from"`
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# test.sh — run by `make test` inside the local AWS (scripts/localaws.sh run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+fuzztime=${FUZZTIME:-10s}
+
+echo "== gofmt, go vet"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))
+if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted"; exit 1; fi
+go vet ./...
+
+echo "== go test (unit + integration against the local AWS)"
+go test ${GO_TEST_FLAGS:--count=1 -timeout 20m} ./...
+
+echo "== fuzz ($fuzztime each)"
+while read -r pkg target; do
+  [ -n "$pkg" ] || continue
+  go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "$pkg"
+done < <(scripts/fuzz-targets.sh)
