@@ -12,6 +12,12 @@ go vet ./...
 echo "== go test (unit + integration against the local AWS)"
 go test ${GO_TEST_FLAGS:--count=1 -timeout 20m} ./...
 
+for check in scripts/check-*.sh; do
+  [ -e "$check" ] || continue
+  echo "== $check"
+  "$check"
+done
+
 echo "== fuzz ($fuzztime each)"
 while read -r pkg target; do
   [ -n "$pkg" ] || continue
