@@ -19,6 +19,10 @@ const (
 	// GapUnreadable: the range could not be read at all (stream deleted, access denied,
 	// deadline reached); Detail says why.
 	GapUnreadable = "unreadable"
+	// GapCountMismatch: fewer records were read than the consumer was given, and no
+	// reader error explains it; the whole range is named since the missing records
+	// cannot be placed.
+	GapCountMismatch = "count-mismatch"
 )
 
 // Gap is a part of a range that was not read, with its inclusive bounds. To is the
