@@ -35,4 +35,5 @@ require (
 	github.com/rs/zerolog v1.35.1 // indirect
 	golang.org/x/sys v0.29.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
+	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
