@@ -1,0 +1,162 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+)
+
+// KinesisAPI is the part of the Kinesis client a KinesisReader uses.
+type KinesisAPI interface {
+	GetShardIterator(ctx context.Context, params *kinesis.GetShardIteratorInput, optFns ...func(*kinesis.Options)) (*kinesis.GetShardIteratorOutput, error)
+	GetRecords(ctx context.Context, params *kinesis.GetRecordsInput, optFns ...func(*kinesis.Options)) (*kinesis.GetRecordsOutput, error)
+}
+
+var _ KinesisAPI = (*kinesis.Client)(nil)
+
+// KinesisMaxLimit is the most records one Kinesis GetRecords call returns.
+const KinesisMaxLimit = 10000
+
+// KinesisOptions tune a KinesisReader.
+type KinesisOptions struct {
+	// Limit is GetRecords' Limit; default and at most KinesisMaxLimit, so a
+	// contiguous range costs one iterator plus ceil(N/10,000) GetRecords. It is never
+	// cut to the batch size: the range, not the count, decides what is read.
+	Limit int32
+	// Deaggregate splits KPL aggregated records into their user records, as Lambda
+	// does for its consumers.
+	Deaggregate bool
+	// MaxEmptyPages is how many empty pages in a row the reader follows before giving
+	// up on the rest of the range; default 100.
+	MaxEmptyPages int
+	// Backoff is the wait after throttled calls.
+	Backoff Backoff
+}
+
+// KinesisReader reads a sequence range of one Kinesis shard back. It is safe for
+// concurrent use.
+type KinesisReader struct {
+	api KinesisAPI
+	opt KinesisOptions
+}
+
+// NewKinesisReader returns a reader using client.
+func NewKinesisReader(client KinesisAPI, optFns ...func(*KinesisOptions)) *KinesisReader {
+	var o KinesisOptions
+	for _, fn := range optFns {
+		fn(&o)
+	}
+	if o.Limit <= 0 || o.Limit > KinesisMaxLimit {
+		o.Limit = KinesisMaxLimit
+	}
+	if o.MaxEmptyPages <= 0 {
+		o.MaxEmptyPages = defaultMaxEmptyPages
+	}
+	o.Backoff = o.Backoff.withDefaults()
+	return &KinesisReader{api: client, opt: o}
+}
+
+// Read returns the records of r.ShardID with r.Start <= sequence number <= r.End, in
+// Lambda's shape; see the package documentation for gaps and errors.
+func (k *KinesisReader) Read(ctx context.Context, r Range) (Result, error) {
+	src := kinesisSource{api: k.api, limit: k.opt.Limit, deaggregate: k.opt.Deaggregate}
+	return read(ctx, src, loopOptions{maxEmptyPages: k.opt.MaxEmptyPages, backoff: k.opt.Backoff}, r)
+}
+
+type kinesisSource struct {
+	api         KinesisAPI
+	limit       int32
+	deaggregate bool
+}
+
+func (k kinesisSource) iterator(ctx context.Context, r Range, p position) (*string, error) {
+	in := &kinesis.GetShardIteratorInput{StreamARN: aws.String(r.StreamARN), ShardId: aws.String(r.ShardID)}
+	switch p.kind {
+	case atSeq:
+		in.ShardIteratorType, in.StartingSequenceNumber = types.ShardIteratorTypeAtSequenceNumber, aws.String(p.seq)
+	case afterSeq:
+		in.ShardIteratorType, in.StartingSequenceNumber = types.ShardIteratorTypeAfterSequenceNumber, aws.String(p.seq)
+	default:
+		in.ShardIteratorType = types.ShardIteratorTypeTrimHorizon
+	}
+	out, err := k.api.GetShardIterator(ctx, in)
+	if err != nil {
+		if p.kind != trimHorizon && trimmedSequence(err) {
+			return nil, &trimmedError{err: err}
+		}
+		return nil, err
+	}
+	return out.ShardIterator, nil
+}
+
+// trimmedSequence reports whether GetShardIterator refused a starting sequence number
+// because it is past the stream's retention. Kinesis has no modelled error for that;
+// it answers InvalidArgumentException naming the StartingSequenceNumber. The same
+// exception names it for a sequence number of another shard ("It encodes shardId-...")
+// or stream ("did not come from this stream"): those are wrong input, not trimming.
+func trimmedSequence(err error) bool {
+	var inv *types.InvalidArgumentException
+	if !errors.As(err, &inv) {
+		return false
+	}
+	msg := strings.ToLower(inv.ErrorMessage())
+	if strings.Contains(msg, "encodes shardid") || strings.Contains(msg, "did not come from this stream") {
+		return false
+	}
+	return strings.Contains(msg, "startingsequencenumber") || strings.Contains(msg, "starting sequence number")
+}
+
+func (k kinesisSource) page(ctx context.Context, r Range, it *string) (page[types.Record], error) {
+	out, err := k.api.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: it, Limit: aws.Int32(k.limit), StreamARN: aws.String(r.StreamARN)})
+	if err != nil {
+		return page[types.Record]{}, err
+	}
+	// Only an empty page at the tip ends the read: an empty page further behind is
+	// normal (Kinesis skips over time with no records) and must be followed.
+	caughtUp := len(out.Records) == 0 && out.MillisBehindLatest != nil && *out.MillisBehindLatest == 0
+	return page[types.Record]{records: out.Records, next: out.NextShardIterator, caughtUp: caughtUp}, nil
+}
+
+func (kinesisSource) seq(rec *types.Record) string { return aws.ToString(rec.SequenceNumber) }
+
+// decode converts a run of records to Lambda's shape. The records of a run share one
+// allocation; Data is the SDK's slice, not a copy.
+func (k kinesisSource) decode(dst []Record, recs []types.Record, r Range) []Record {
+	slab := make([]KinesisEventRecord, len(recs))
+	for i := range recs {
+		slab[i] = kinesisEventRecord(&recs[i], r)
+		if !k.deaggregate {
+			dst = append(dst, Record{Kinesis: &slab[i]})
+			continue
+		}
+		users := Deaggregate(slab[i])
+		for j := range users {
+			dst = append(dst, Record{Kinesis: &users[j]})
+		}
+	}
+	return dst
+}
+
+func kinesisEventRecord(rec *types.Record, r Range) KinesisEventRecord {
+	seq := aws.ToString(rec.SequenceNumber)
+	var e KinesisEventRecord
+	e.AwsRegion = r.Region
+	e.EventID = r.ShardID + ":" + seq
+	e.EventName = "aws:kinesis:record"
+	e.EventSource = EventSourceKinesis
+	e.EventSourceArn = r.StreamARN
+	e.EventVersion = "1.0"
+	e.Kinesis.KinesisSchemaVersion = "1.0"
+	e.Kinesis.PartitionKey = aws.ToString(rec.PartitionKey)
+	e.Kinesis.SequenceNumber = seq
+	e.Kinesis.Data = rec.Data
+	e.Kinesis.EncryptionType = string(rec.EncryptionType)
+	if rec.ApproximateArrivalTimestamp != nil {
+		e.Kinesis.ApproximateArrivalTimestamp.Time = *rec.ApproximateArrivalTimestamp
+	}
+	return e
+}
