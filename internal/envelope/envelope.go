@@ -40,11 +40,11 @@ type Failure struct {
 	FunctionARN string
 	Timestamp   time.Time
 
-	StreamARN string
-	Region    string // from StreamARN
-	AccountID string // from StreamARN
+	StreamARN  string
+	Region     string // from StreamARN
+	AccountID  string // from StreamARN
 	StreamName string // Kinesis stream name, or DynamoDB table name
-	ShardID   string
+	ShardID    string
 	// Start and End are the inclusive sequence range, validated as decimal numbers
 	// with Start <= End.
 	Start, End   string
