@@ -97,15 +97,18 @@ func (k kinesisSource) iterator(ctx context.Context, r Range, p position) (*stri
 // because it is past the stream's retention. Kinesis has no modelled error for that;
 // it answers InvalidArgumentException naming the StartingSequenceNumber. The same
 // exception names it for a sequence number of another shard ("It encodes shardId-...")
-// or stream ("did not come from this stream"): those are wrong input, not trimming.
+// or stream ("did not come from this stream") and for a malformed request ("Must
+// either specify ..."): those are wrong input, not trimming.
 func trimmedSequence(err error) bool {
 	var inv *types.InvalidArgumentException
 	if !errors.As(err, &inv) {
 		return false
 	}
 	msg := strings.ToLower(inv.ErrorMessage())
-	if strings.Contains(msg, "encodes shardid") || strings.Contains(msg, "did not come from this stream") {
-		return false
+	for _, other := range []string{"encodes shardid", "did not come from this stream", "must either specify"} {
+		if strings.Contains(msg, other) {
+			return false
+		}
 	}
 	return strings.Contains(msg, "startingsequencenumber") || strings.Contains(msg, "starting sequence number")
 }
