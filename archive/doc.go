@@ -1,0 +1,30 @@
+// Package archive owns the two durable forms of a hydrated failure (a Document):
+// the S3 archive object and the SQS DLQ message. It is the one place that writes and
+// reads them; docs/FORMAT.md specifies both for other readers (Athena, the SQS
+// Extended Clients, operators' scripts).
+//
+//   - Archive.Put writes one gzip JSON Lines object per failure under a partitioned,
+//     deterministic key (Key), with a conditional create so a duplicate delivery
+//     neither overwrites nor duplicates it. Archive.Get and Archive.List read them.
+//   - Queue.Send puts one message per failure on the DLQ: the Document JSON inline
+//     when it fits the queue's MaximumMessageSize, otherwise a claim check in the SQS
+//     Extended Client's format pointing at a copy of that JSON under
+//     <prefix>/claim-check/. DecodeMessage reads either kind back.
+//
+// Error contract:
+//   - Put returns a *ConflictError when the key holds a different failure (never
+//     overwritten; permanent). An identical failure is not an error: Location.Created
+//     is false.
+//   - DecodeMessage returns a *PointerError for a claim check outside the archive
+//     bucket (refused before any request), and a *FormatError for a body or object
+//     that is not streamdlq's format; Get returns *FormatError for a malformed or
+//     truncated object. Both are permanent for that input.
+//   - Send returns a *TooLargeError when even a claim check does not fit the queue.
+//   - Everything else is an AWS or context error, wrapped with the operation and the
+//     object ("put s3://bucket/key: ..."); classify it with errors.As on the SDK's
+//     types. Retries of transient errors are the SDK retryer's; Put itself retries
+//     only S3's 409 ConditionalRequestConflict (a concurrent write of the same key).
+//
+// The package never logs: callers log once, at the top. Payloads never appear in
+// errors.
+package archive
