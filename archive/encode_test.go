@@ -19,11 +19,13 @@ import (
 func TestAppendKinesisMatchesEncodingJSON(t *testing.T) {
 	sub := uint64(7)
 	cases := map[string]func(k *stream.KinesisEventRecord){
-		"plain":        func(k *stream.KinesisEventRecord) {},
-		"nil data":     func(k *stream.KinesisEventRecord) { k.Kinesis.Data = nil },
-		"empty data":   func(k *stream.KinesisEventRecord) { k.Kinesis.Data = []byte{} },
-		"binary data":  func(k *stream.KinesisEventRecord) { k.Kinesis.Data = []byte{0, 0xff, 0xfe, '\n'} },
-		"kpl fields":   func(k *stream.KinesisEventRecord) { k.Kinesis.SubSequenceNumber, k.Kinesis.ExplicitHashKey = &sub, "123" },
+		"plain":       func(k *stream.KinesisEventRecord) {},
+		"nil data":    func(k *stream.KinesisEventRecord) { k.Kinesis.Data = nil },
+		"empty data":  func(k *stream.KinesisEventRecord) { k.Kinesis.Data = []byte{} },
+		"binary data": func(k *stream.KinesisEventRecord) { k.Kinesis.Data = []byte{0, 0xff, 0xfe, '\n'} },
+		"kpl fields": func(k *stream.KinesisEventRecord) {
+			k.Kinesis.SubSequenceNumber, k.Kinesis.ExplicitHashKey = &sub, "123"
+		},
 		"agg error":    func(k *stream.KinesisEventRecord) { k.Kinesis.AggregationError = "bad md5" },
 		"encryption":   func(k *stream.KinesisEventRecord) { k.Kinesis.EncryptionType = "KMS" },
 		"html":         func(k *stream.KinesisEventRecord) { k.Kinesis.PartitionKey = `<a href="x">&amp;</a>` },
