@@ -26,7 +26,12 @@ func Load(ctx context.Context) (aws.Config, error) {
 // configured, since emulators (and most S3-compatible stores) serve no virtual hosts.
 func S3(cfg aws.Config) *s3.Client {
 	custom := os.Getenv("AWS_ENDPOINT_URL_S3") != "" || os.Getenv("AWS_ENDPOINT_URL") != ""
-	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = custom })
+	return s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.UsePathStyle = custom
+		// Objects written without a checksum (by emulators, or by older writers) are
+		// fine to read; the SDK's note about each one is noise in the logs.
+		o.DisableLogOutputChecksumValidationSkipped = true
+	})
 }
 
 // Logger returns the base JSON logger writing to w, at the level AWS_LAMBDA_LOG_LEVEL

@@ -1,0 +1,29 @@
+// Command hydrate is the hydrate Lambda function: subscribed to the on-failure SNS
+// topic (and able to take SQS, S3 and direct inputs), it reads failed records back from
+// their stream, archives them, queues them on the DLQ and announces them.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/streamdlq/streamdlq/hydrate"
+	"github.com/streamdlq/streamdlq/internal/awsenv"
+)
+
+func main() {
+	log := awsenv.Logger(os.Stdout)
+	c, err := hydrate.LoadConfig(os.LookupEnv, true)
+	if err != nil {
+		log.Fatal().Err(err).Msg("configuration")
+	}
+	ctx := log.WithContext(context.Background())
+	cfg, err := awsenv.Load(ctx)
+	if err != nil {
+		log.Fatal().Err(err).Msg("load AWS config")
+	}
+	h := hydrate.NewFromConfig(cfg, c, false, func(o *hydrate.HandlerOptions) { o.Metrics = os.Stdout })
+	lambda.StartWithOptions(h.Handle, lambda.WithContext(ctx))
+}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/streamdlq/streamdlq/hydrate"
+)
+
+// usageError is a bad flag, configuration or input: exit code 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func exitCode(err error) int {
+	var ue usageError
+	var na *hydrate.NotAllowedError
+	switch {
+	case errors.As(err, &na):
+		return exitRefused
+	case errors.As(err, &ue):
+		return exitUsage
+	}
+	return exitFailed
+}
+
+// envFlags mirrors STREAMDLQ_* variables as flags (STREAMDLQ_DLQ_URL → --dlq-url). A
+// flag that is set wins over the variable.
+type envFlags map[string]*string
+
+func newEnvFlags(fs *flag.FlagSet, vars map[string]string) envFlags {
+	ef := envFlags{}
+	for name, help := range vars {
+		flagName := strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(name, "STREAMDLQ_")), "_", "-")
+		ef[name] = fs.String(flagName, "", help+" (env "+name+")")
+	}
+	return ef
+}
+
+func (ef envFlags) lookup(name string) (string, bool) {
+	if p, ok := ef[name]; ok && *p != "" {
+		return *p, true
+	}
+	return os.LookupEnv(name)
+}
+
+// parseFlags parses args, turning flag errors into usage errors.
+func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))}
+	}
+	return nil
+}
+
+// readInput reads a file, or standard input for "-".
+func readInput(name string, stdin io.Reader) ([]byte, error) {
+	if name == "" {
+		return nil, usageError{errors.New("--event is required (a file, or - for standard input)")}
+	}
+	if name == "-" {
+		return io.ReadAll(stdin)
+	}
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return b, nil
+}

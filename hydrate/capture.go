@@ -1,0 +1,153 @@
+package hydrate
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/streamdlq/streamdlq/archive"
+)
+
+// Event detail types on the bus.
+const (
+	DetailHydrated    = "Failure Hydrated"
+	DetailNotHydrated = "Failure Not Hydrated"
+	EventSource       = "streamdlq"
+)
+
+// queuedTag marks an archive object whose DLQ message was sent, so a retried
+// invocation does not queue it twice.
+const queuedTag = "streamdlq-queued"
+
+type putEventsAPI interface {
+	PutEvents(ctx context.Context, in *eventbridge.PutEventsInput, optFns ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error)
+}
+
+type objectTaggingAPI interface {
+	GetObjectTagging(ctx context.Context, in *s3.GetObjectTaggingInput, optFns ...func(*s3.Options)) (*s3.GetObjectTaggingOutput, error)
+	PutObjectTagging(ctx context.Context, in *s3.PutObjectTaggingInput, optFns ...func(*s3.Options)) (*s3.PutObjectTaggingOutput, error)
+}
+
+var (
+	_ putEventsAPI     = (*eventbridge.Client)(nil)
+	_ objectTaggingAPI = (*s3.Client)(nil)
+)
+
+// Capture lands a hydrated failure durably: archive first, then the DLQ, then the
+// announcement. Each step is safe to repeat: a retried invocation finds the archive
+// object (conditional create) and its queued tag, and continues from the next step.
+type Capture struct {
+	archive *archive.Archive
+	queue   *archive.Queue
+	tags    objectTaggingAPI
+	events  putEventsAPI
+	bus     string
+}
+
+// Captured says where a failure landed.
+type Captured struct {
+	Archive    archive.Location `json:"archive"`
+	MessageID  string           `json:"dlqMessageId"`
+	ClaimCheck bool             `json:"claimCheck"`
+	Duplicate  bool             `json:"duplicate"` // the archive object existed: a repeated delivery
+}
+
+// NewCapture returns a Capture; events may be nil when bus is empty.
+func NewCapture(a *archive.Archive, q *archive.Queue, tags objectTaggingAPI, events putEventsAPI, bus string) *Capture {
+	return &Capture{archive: a, queue: q, tags: tags, events: events, bus: bus}
+}
+
+// Run archives, queues and announces doc.
+func (c *Capture) Run(ctx context.Context, doc *archive.Document) (Captured, error) {
+	loc, err := c.archive.Put(ctx, doc)
+	if err != nil {
+		return Captured{}, err
+	}
+	out := Captured{Archive: loc, Duplicate: !loc.Created}
+	if out.MessageID, err = c.queuedBefore(ctx, loc); err != nil {
+		return out, err
+	}
+	if out.MessageID == "" {
+		sent, err := c.queue.Send(ctx, doc, loc)
+		if err != nil {
+			return out, err
+		}
+		out.MessageID, out.ClaimCheck = sent.MessageID, sent.ClaimCheck
+		if err := c.markQueued(ctx, loc, sent.MessageID); err != nil {
+			return out, err
+		}
+	}
+	return out, c.announce(ctx, doc, out)
+}
+
+func (c *Capture) queuedBefore(ctx context.Context, loc archive.Location) (string, error) {
+	if loc.Created {
+		return "", nil
+	}
+	tags, err := c.tags.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: &loc.Bucket, Key: &loc.Key})
+	if err != nil {
+		return "", fmt.Errorf("read queued tag of s3://%s/%s: %w", loc.Bucket, loc.Key, err)
+	}
+	for _, t := range tags.TagSet {
+		if aws.ToString(t.Key) == queuedTag {
+			return aws.ToString(t.Value), nil
+		}
+	}
+	return "", nil
+}
+
+func (c *Capture) markQueued(ctx context.Context, loc archive.Location, messageID string) error {
+	_, err := c.tags.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{
+		Bucket: &loc.Bucket, Key: &loc.Key,
+		Tagging: &s3types.Tagging{TagSet: []s3types.Tag{{Key: aws.String(queuedTag), Value: &messageID}}},
+	})
+	if err != nil {
+		return fmt.Errorf("tag s3://%s/%s as queued: %w", loc.Bucket, loc.Key, err)
+	}
+	return nil
+}
+
+// announcement is the event detail: metadata, counts and where the failure landed —
+// never payloads.
+type announcement struct {
+	archive.Hydration
+	Archive    archive.Location `json:"archive"`
+	MessageID  string           `json:"dlqMessageId"`
+	ClaimCheck bool             `json:"claimCheck"`
+}
+
+func (c *Capture) announce(ctx context.Context, doc *archive.Document, out Captured) error {
+	if c.bus == "" {
+		return nil
+	}
+	detailType := DetailHydrated
+	if len(doc.Hydration.Gaps) > 0 {
+		detailType = DetailNotHydrated
+	}
+	return putEvent(ctx, c.events, c.bus, detailType, announcement{doc.Hydration, out.Archive, out.MessageID, out.ClaimCheck})
+}
+
+// putEvent publishes one event, treating a per-entry failure as an error.
+func putEvent(ctx context.Context, api putEventsAPI, bus, detailType string, detail any) error {
+	b, err := json.Marshal(detail)
+	if err != nil {
+		return fmt.Errorf("encode %s event: %w", detailType, err)
+	}
+	out, err := api.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
+		EventBusName: &bus, Source: aws.String(EventSource), DetailType: &detailType, Detail: aws.String(string(b)),
+	}}})
+	if err != nil {
+		return fmt.Errorf("put %s event on %s: %w", detailType, bus, err)
+	}
+	if out.FailedEntryCount > 0 && len(out.Entries) > 0 {
+		e := out.Entries[0]
+		return fmt.Errorf("put %s event on %s: entry failed: %s: %s", detailType, bus, aws.ToString(e.ErrorCode), aws.ToString(e.ErrorMessage))
+	}
+	return nil
+}
