@@ -1,0 +1,315 @@
+package redrive
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Reasons a record is left undelivered in a run.
+var (
+	// ErrTimeBudget: the run's time budget ran out before the record was sent.
+	ErrTimeBudget = errors.New("redrive: time budget reached")
+	// ErrBlocked: an earlier record of the same ordering key was not delivered, so
+	// this one must not overtake it.
+	ErrBlocked = errors.New("redrive: an earlier record of the same key was not delivered")
+)
+
+type itemState int
+
+const (
+	statePending itemState = iota
+	stateDelivered
+	stateLeft     // not delivered in this run; the record stays queued
+	stateRejected // the target can never take it
+)
+
+// item is one record on its way to a target.
+type item struct {
+	entry    *Entry
+	state    itemState
+	attempts int   // failed attempts, throttles not counted
+	err      error // why it is not delivered
+}
+
+// queue holds a call's candidates in their original order.
+type queue struct {
+	items     []*item
+	head      int // items before head are settled
+	pending   int
+	laneCount []int
+	laneBytes []int
+	stuck     map[string]error // ordering keys that must not advance any more
+}
+
+func newQueue(items []*item, lanes int) *queue {
+	q := &queue{items: items, laneCount: make([]int, lanes), laneBytes: make([]int, lanes), stuck: map[string]error{}}
+	for _, it := range items {
+		if it.state == statePending {
+			q.pending++
+			q.laneCount[it.entry.Lane]++
+			q.laneBytes[it.entry.Lane] += it.entry.Size
+		}
+	}
+	return q
+}
+
+// settle takes a pending item out of the queue.
+func (q *queue) settle(it *item, s itemState, err error) {
+	if it.state != statePending {
+		return
+	}
+	it.state, it.err = s, err
+	q.pending--
+	q.laneCount[it.entry.Lane]--
+	q.laneBytes[it.entry.Lane] -= it.entry.Size
+	for q.head < len(q.items) && q.items[q.head].state != statePending {
+		q.head++
+	}
+}
+
+// leaveAll leaves every pending item with err.
+func (q *queue) leaveAll(err error) {
+	for _, it := range q.items[q.head:] {
+		q.settle(it, stateLeft, err)
+	}
+}
+
+// TargetStats counts what one target did in a run.
+type TargetStats struct {
+	Target    string `json:"target"`
+	Records   int    `json:"records"`
+	Bytes     int64  `json:"bytes"`
+	Delivered int    `json:"delivered"`
+	Throttled int    `json:"throttled"` // entries refused with a throttle, each time
+	Retried   int    `json:"retried"`   // entries failed transiently and sent again
+	Rejected  int    `json:"rejected"`
+	Left      int    `json:"left"`
+	Calls     int    `json:"calls"`
+	Error     string `json:"error,omitempty"` // the TargetError that stopped it
+}
+
+// deliveryOptions tune the delivery loop.
+type deliveryOptions struct {
+	maxAttempts int           // transient failures per record before it is left
+	maxBackoff  time.Duration // pause after transient failures, doubling from 100ms
+	maxScan     int           // items looked at to fill one call
+}
+
+// deliverer sends items to one target. Its rate lanes outlive a round, so what the
+// controller learned carries over to the next batch of messages.
+type deliverer struct {
+	target  Target
+	limits  Limits
+	clock   Clock
+	lanes   []*controller
+	opts    deliveryOptions
+	backoff time.Duration
+	dead    error // a *TargetError: no more calls in this run
+	stats   TargetStats
+}
+
+// deliver sends items until each is delivered, rejected or left, or ctx ends. At
+// stopAt it stops starting calls and leaves what is pending with ErrTimeBudget. Only
+// ctx's error is returned: everything else is recorded on the items.
+func (d *deliverer) deliver(ctx context.Context, items []*item, stopAt time.Time) error {
+	q := newQueue(items, len(d.lanes))
+	d.count(items)
+	defer d.countLeft(items)
+	for q.pending > 0 {
+		now := d.clock.Now()
+		switch {
+		case d.dead != nil:
+			q.leaveAll(d.dead)
+			continue
+		case !stopAt.IsZero() && !now.Before(stopAt):
+			q.leaveAll(ErrTimeBudget)
+			continue
+		}
+		batch, wait := d.next(q, now)
+		if len(batch) == 0 {
+			if q.pending == 0 {
+				break
+			}
+			if err := d.sleep(ctx, wait, stopAt); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := d.call(ctx, q, batch, now); err != nil {
+			return err
+		}
+		if err := d.sleep(ctx, d.backoff, stopAt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *deliverer) sleep(ctx context.Context, wait time.Duration, stopAt time.Time) error {
+	if !stopAt.IsZero() {
+		wait = min(wait, stopAt.Sub(d.clock.Now()))
+	}
+	if wait <= 0 {
+		return ctx.Err()
+	}
+	return d.clock.Sleep(ctx, wait)
+}
+
+// call sends one batch and settles its items by the outcomes.
+func (d *deliverer) call(ctx context.Context, q *queue, batch []*item, sentAt time.Time) error {
+	entries := make([]*Entry, len(batch))
+	for i, it := range batch {
+		entries[i] = it.entry
+	}
+	d.stats.Calls++
+	outcomes, err := d.target.Send(ctx, entries)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		outcomes = d.callFailed(ctx, err, len(batch))
+	}
+	throttled := make([]bool, len(d.lanes))
+	failed := false
+	for i, it := range batch {
+		switch o := outcomes[i]; o.Status {
+		case Delivered:
+			d.stats.Delivered++
+			q.settle(it, stateDelivered, nil)
+		case Throttled:
+			d.stats.Throttled++
+			throttled[it.entry.Lane] = true
+		case Rejected:
+			d.stats.Rejected++
+			d.block(q, it, stateRejected, o.Err)
+		default:
+			failed = true
+			d.retry(q, it, o.Err)
+		}
+	}
+	d.adapt(q, batch, throttled, sentAt)
+	if failed {
+		d.backoff = min(max(2*d.backoff, 100*time.Millisecond), d.opts.maxBackoff)
+	} else {
+		d.backoff = 0
+	}
+	return nil
+}
+
+// callFailed turns a whole-call error into per-entry outcomes.
+func (d *deliverer) callFailed(ctx context.Context, err error, n int) []Outcome {
+	st := classify(err)
+	if st == Rejected {
+		d.dead = &TargetError{Target: d.target.Name(), Err: err}
+		d.stats.Error = d.dead.Error()
+		zerolog.Ctx(ctx).Warn().Err(err).Str("target", d.target.Name()).Msg("target refused the call; leaving its records")
+		st = Failed
+	}
+	out := make([]Outcome, n)
+	for i := range out {
+		out[i] = Outcome{Status: st, Err: err}
+	}
+	return out
+}
+
+func (d *deliverer) retry(q *queue, it *item, err error) {
+	it.attempts++
+	it.err = err
+	if it.attempts >= d.opts.maxAttempts {
+		d.block(q, it, stateLeft, err)
+		return
+	}
+	d.stats.Retried++
+}
+
+// block settles an item that will not be delivered and, for ordered targets, stops
+// its key so that no later record of the key overtakes it.
+func (d *deliverer) block(q *queue, it *item, s itemState, err error) {
+	q.settle(it, s, err)
+	if d.limits.Ordering != Unordered {
+		q.stuck[it.entry.Key] = err
+	}
+}
+
+// adapt feeds the call's result to the lanes' rate controllers.
+func (d *deliverer) adapt(q *queue, batch []*item, throttled []bool, sentAt time.Time) {
+	now := d.clock.Now()
+	used := make([]bool, len(d.lanes))
+	for _, it := range batch {
+		used[it.entry.Lane] = true
+	}
+	for l, c := range d.lanes {
+		switch {
+		case throttled[l]:
+			c.throttled(sentAt, now)
+		case used[l]:
+			c.succeeded(now, q.laneCount[l] > 0)
+		}
+	}
+}
+
+func (d *deliverer) count(items []*item) {
+	for _, it := range items {
+		d.stats.Records++
+		d.stats.Bytes += int64(it.entry.Size)
+	}
+}
+
+func (d *deliverer) countLeft(items []*item) {
+	for _, it := range items {
+		if it.state == stateLeft || it.state == statePending {
+			d.stats.Left++
+		}
+	}
+}
+
+// newDeliverer sets up a target's rate lanes. A configured ceiling or start is for the
+// whole target and is split evenly over its lanes; without a ceiling each lane gets
+// the target's capacity, times Share where live producers use it too.
+func newDeliverer(t Target, th Throttle, clock Clock, opts deliveryOptions) *deliverer {
+	l := t.Limits()
+	n := max(1, l.Lanes)
+	th = th.withDefaults()
+	lane := th
+	capacity := l.Capacity
+	if l.Shared {
+		capacity = capacity.scale(th.Share)
+	}
+	lane.Ceiling = perLane(th.Ceiling, capacity, n)
+	lane.Start = perLane(th.Start, Rate{}, n)
+	d := &deliverer{target: t, limits: l, clock: clock, opts: opts.withDefaults(), stats: TargetStats{Target: t.Name()}}
+	now := clock.Now()
+	for range n {
+		d.lanes = append(d.lanes, newController(lane, now))
+	}
+	return d
+}
+
+// perLane splits a target-wide rate over n lanes, taking each figure from def (already
+// per lane) when it is not set.
+func perLane(r, def Rate, n int) Rate {
+	out := def
+	if r.Records > 0 {
+		out.Records = r.Records / float64(n)
+	}
+	if r.Bytes > 0 {
+		out.Bytes = r.Bytes / float64(n)
+	}
+	return out
+}
+
+func (o deliveryOptions) withDefaults() deliveryOptions {
+	if o.maxAttempts <= 0 {
+		o.maxAttempts = 5
+	}
+	if o.maxBackoff <= 0 {
+		o.maxBackoff = 5 * time.Second
+	}
+	if o.maxScan <= 0 {
+		o.maxScan = 50000
+	}
+	return o
+}
