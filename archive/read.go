@@ -24,13 +24,17 @@ func (a *Archive) Get(ctx context.Context, key string) (*Document, error) {
 
 // getDocument reads an archive object, or a claim-check body, at bucket/key.
 func getDocument(ctx context.Context, c getObjectAPI, bucket, key string) (*Document, error) {
-	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
+	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key}, quietChecksum)
 	if err != nil {
 		return nil, fmt.Errorf("get s3://%s/%s: %w", bucket, key, err)
 	}
 	defer out.Body.Close()
 	return decodeDocument(out.Body, "s3://"+bucket+"/"+key)
 }
+
+// quietChecksum keeps the SDK from logging, for each object written without a
+// checksum (by emulators, by older writers), that it could not validate one.
+func quietChecksum(o *s3.Options) { o.DisableLogOutputChecksumValidationSkipped = true }
 
 // decodeDocument reads either encoding: a gzip archive object, the same uncompressed
 // (an HTTP stack that honoured Content-Encoding), or a claim-check body (one JSON
