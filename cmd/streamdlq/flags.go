@@ -49,8 +49,9 @@ func (ef envFlags) lookup(name string) (string, bool) {
 	return os.LookupEnv(name)
 }
 
-// parseFlags parses args, turning flag errors into usage errors.
-func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
+// parseFlags parses args, turning flag errors into usage errors; positional is how
+// many arguments must follow the flags.
+func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer, positional int) error {
 	fs.SetOutput(stderr)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -58,8 +59,8 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 		}
 		return usageError{err}
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))}
+	if fs.NArg() != positional {
+		return usageError{fmt.Errorf("want %d arguments after the flags, got %d: %s", positional, fs.NArg(), strings.Join(fs.Args(), " "))}
 	}
 	return nil
 }

@@ -35,7 +35,7 @@ func runHydrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintln(stderr, "usage: streamdlq hydrate --event FILE|- [--dry-run] [flags]\n\nPrints one hydrated failure document (JSON) per line on stdout; logs go to stderr.\n\nflags:")
 		fs.PrintDefaults()
 	}
-	if err := parseFlags(fs, args, stderr); err != nil {
+	if err := parseFlags(fs, args, stderr, 0); err != nil {
 		return err
 	}
 	payload, err := readInput(*event, os.Stdin)

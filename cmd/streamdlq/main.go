@@ -30,6 +30,8 @@ type command struct {
 
 var commands = map[string]command{
 	"hydrate": {"read an on-failure record's records back; archive and queue them unless --dry-run", runHydrate},
+	"ls":      {"list the failures in the archive: stream, shard, range, records, status, age", runLs},
+	"show":    {"show one archived failure and its records, decoded (payloads only with --payloads)", runShow},
 }
 
 func main() {

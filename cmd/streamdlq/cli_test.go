@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/streamdlq/streamdlq/archive"
+	"github.com/streamdlq/streamdlq/internal/awsenv"
+	"github.com/streamdlq/streamdlq/internal/awstest"
+	"github.com/streamdlq/streamdlq/internal/onfailure"
+)
+
+// An operator hydrates a record by hand, then finds and reads it with ls and show.
+func TestHydrateLsShow(t *testing.T) {
+	cfg := awstest.Config(t, awstest.Kinesis, awstest.Moto)
+	ctx := context.Background()
+	k := kinesis.NewFromConfig(cfg)
+	name, bucket, queue := awstest.Name(t, "s"), awstest.Name(t, "b"), awstest.Name(t, "q")
+	if _, err := k.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: &name, ShardCount: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := kinesis.NewStreamExistsWaiter(k).Wait(ctx, &kinesis.DescribeStreamInput{StreamName: &name}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	var entries []ktypes.PutRecordsRequestEntry
+	for i := range 30 {
+		entries = append(entries, ktypes.PutRecordsRequestEntry{PartitionKey: aws.String("k"), Data: fmt.Appendf(nil, "secret-payload-%d", i)})
+	}
+	put, err := k.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: &name, Records: entries})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := awsenv.S3(cfg).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &bucket}); err != nil {
+		t.Fatal(err)
+	}
+	q, err := sqs.NewFromConfig(cfg).CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: &queue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	streamARN := "arn:aws:kinesis:us-east-1:000000000000:stream/" + name
+	event := filepath.Join(t.TempDir(), "event.json")
+	rec := onfailure.Record(onfailure.Batch{Source: "kinesis", StreamARN: streamARN, ShardID: *put.Records[0].ShardId,
+		Start: *put.Records[5].SequenceNumber, End: *put.Records[14].SequenceNumber, BatchSize: 10})
+	if err := os.WriteFile(event, rec, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("STREAMDLQ_ALLOWED_STREAMS", streamARN)
+	t.Setenv("STREAMDLQ_ARCHIVE_BUCKET", bucket)
+	t.Setenv("STREAMDLQ_ARCHIVE_PREFIX", "")
+	t.Setenv("STREAMDLQ_DLQ_URL", *q.QueueUrl)
+
+	out := mustRun(t, "hydrate", "--event", event)
+	var doc archive.Document
+	if err := json.Unmarshal(out, &doc); err != nil || len(doc.Records) != 10 || doc.Hydration.Status != archive.StatusComplete {
+		t.Fatalf("hydrate printed %d records, status %q (%v), want 10 complete", len(doc.Records), doc.Hydration.Status, err)
+	}
+	var sum archive.Summary
+	if err := json.Unmarshal(mustRun(t, "ls", "--json", "--stream", name), &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.Records != 10 || sum.Status != archive.StatusComplete || sum.Start != doc.Hydration.Start {
+		t.Fatalf("ls = %+v, want the hydrated failure with 10 records", sum)
+	}
+	shown := string(mustRun(t, "show", sum.Key))
+	if !strings.Contains(shown, *put.Records[14].SequenceNumber) || strings.Contains(shown, "secret-payload") {
+		t.Errorf("show without --payloads must list the records and hide payloads:\n%s", shown)
+	}
+	if shown = string(mustRun(t, "show", "--payloads", "s3://"+bucket+"/"+sum.Key)); !strings.Contains(shown, "secret-payload-14") {
+		t.Errorf("show --payloads does not print the payloads:\n%s", shown)
+	}
+}
+
+func mustRun(t *testing.T, args ...string) []byte {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), args, &stdout, &stderr); code != exitOK {
+		t.Fatalf("streamdlq %s: exit %d\n%s", strings.Join(args, " "), code, stderr.String())
+	}
+	return stdout.Bytes()
+}

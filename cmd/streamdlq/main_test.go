@@ -1,0 +1,47 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+func TestExitCodes(t *testing.T) {
+	cases := map[string]struct {
+		args    []string
+		env     map[string]string
+		code    int
+		wantErr string
+	}{
+		"no command":        {nil, nil, exitUsage, "usage: streamdlq COMMAND"},
+		"help":              {[]string{"--help"}, nil, exitOK, "commands:"},
+		"unknown command":   {[]string{"frobnicate"}, nil, exitUsage, `unknown command "frobnicate"`},
+		"bad flag":          {[]string{"hydrate", "--nope"}, nil, exitUsage, "flag provided but not defined"},
+		"command help":      {[]string{"hydrate", "--help"}, nil, exitOK, "--dry-run"},
+		"missing event":     {[]string{"hydrate"}, nil, exitUsage, "--event is required"},
+		"no allowlist":      {[]string{"hydrate", "--dry-run", "--event", "../../internal/envelope/testdata/kinesis-onfailure.json"}, map[string]string{"STREAMDLQ_ALLOWED_STREAMS": ""}, exitUsage, "set STREAMDLQ_ALLOWED_STREAMS"},
+		"capture needs dlq": {[]string{"hydrate", "--allowed-streams", "*", "--event", "../../internal/envelope/testdata/kinesis-onfailure.json"}, map[string]string{"STREAMDLQ_DLQ_URL": "", "STREAMDLQ_ARCHIVE_BUCKET": ""}, exitUsage, "STREAMDLQ_DLQ_URL is not set"},
+		"not json":          {[]string{"hydrate", "--dry-run", "--allowed-streams", "*", "--event", "main_test.go"}, nil, exitUsage, "not JSON"},
+		"refused stream": {[]string{"hydrate", "--dry-run", "--allowed-streams", "arn:aws:kinesis:us-east-1:000000000000:stream/other",
+			"--event", "../../internal/envelope/testdata/kinesis-onfailure.json"}, nil, exitRefused, "not in the allowlist"},
+		"ls without archive": {[]string{"ls"}, map[string]string{"STREAMDLQ_ARCHIVE_BUCKET": ""}, exitUsage, "no archive"},
+		"ls bad day":         {[]string{"ls", "--archive", "s3://b", "--since", "yesterday"}, nil, exitUsage, "want YYYY-MM-DD"},
+		"show needs a key":   {[]string{"show", "--archive", "s3://b"}, nil, exitUsage, "want 1 arguments"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			for k, v := range c.env {
+				t.Setenv(k, v)
+			}
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), c.args, &stdout, &stderr)
+			if code != c.code {
+				t.Errorf("exit code %d, want %d; stderr:\n%s", code, c.code, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), c.wantErr) {
+				t.Errorf("stderr does not mention %q:\n%s", c.wantErr, stderr.String())
+			}
+		})
+	}
+}
