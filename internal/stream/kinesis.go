@@ -127,11 +127,14 @@ func (k kinesisSource) page(ctx context.Context, r Range, it *string) (page[type
 func (kinesisSource) seq(rec *types.Record) string { return aws.ToString(rec.SequenceNumber) }
 
 // decode converts a run of records to Lambda's shape. The records of a run share one
-// allocation; Data is the SDK's slice, not a copy.
+// allocation, and so do their event IDs; Data is the SDK's slice, not a copy.
 func (k kinesisSource) decode(dst []Record, recs []types.Record, r Range) []Record {
 	slab := make([]KinesisEventRecord, len(recs))
+	ids := eventIDs(recs, r.ShardID)
 	for i := range recs {
 		slab[i] = kinesisEventRecord(&recs[i], r)
+		n := len(r.ShardID) + 1 + len(slab[i].Kinesis.SequenceNumber)
+		slab[i].EventID, ids = ids[:n], ids[n:]
 		if !k.deaggregate {
 			dst = append(dst, Record{Kinesis: &slab[i]})
 			continue
@@ -144,11 +147,28 @@ func (k kinesisSource) decode(dst []Record, recs []types.Record, r Range) []Reco
 	return dst
 }
 
+// eventIDs joins the run's event IDs ("shardId:sequenceNumber", as Lambda writes
+// them) into one string for decode to slice.
+func eventIDs(recs []types.Record, shard string) string {
+	n := 0
+	for i := range recs {
+		n += len(shard) + 1 + len(aws.ToString(recs[i].SequenceNumber))
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for i := range recs {
+		b.WriteString(shard)
+		b.WriteByte(':')
+		b.WriteString(aws.ToString(recs[i].SequenceNumber))
+	}
+	return b.String()
+}
+
+// kinesisEventRecord converts one record; decode sets its EventID.
 func kinesisEventRecord(rec *types.Record, r Range) KinesisEventRecord {
 	seq := aws.ToString(rec.SequenceNumber)
 	var e KinesisEventRecord
 	e.AwsRegion = r.Region
-	e.EventID = r.ShardID + ":" + seq
 	e.EventName = "aws:kinesis:record"
 	e.EventSource = EventSourceKinesis
 	e.EventSourceArn = r.StreamARN
