@@ -5,7 +5,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/rs/zerolog"
+	"github.com/streamdlq/streamdlq/internal/stream"
 )
 
 // Reasons a record is left undelivered in a run.
@@ -26,8 +26,10 @@ const (
 	stateRejected // the target can never take it
 )
 
-// item is one record on its way to a target.
+// item is one record of a failure on its way to a target; entry is nil when the
+// target rejected the record outright.
 type item struct {
+	rec      stream.Record
 	entry    *Entry
 	state    itemState
 	attempts int   // failed attempts, throttles not counted
@@ -80,6 +82,7 @@ func (q *queue) leaveAll(err error) {
 // TargetStats counts what one target did in a run.
 type TargetStats struct {
 	Target    string `json:"target"`
+	Failures  int    `json:"failures"` // failures (messages) routed to it
 	Records   int    `json:"records"`
 	Bytes     int64  `json:"bytes"`
 	Delivered int    `json:"delivered"`
@@ -116,7 +119,6 @@ type deliverer struct {
 // ctx's error is returned: everything else is recorded on the items.
 func (d *deliverer) deliver(ctx context.Context, items []*item, stopAt time.Time) error {
 	q := newQueue(items, len(d.lanes))
-	d.count(items)
 	defer d.countLeft(items)
 	for q.pending > 0 {
 		now := d.clock.Now()
@@ -170,7 +172,7 @@ func (d *deliverer) call(ctx context.Context, q *queue, batch []*item, sentAt ti
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		outcomes = d.callFailed(ctx, err, len(batch))
+		outcomes = d.callFailed(err, len(batch))
 	}
 	throttled := make([]bool, len(d.lanes))
 	failed := false
@@ -200,12 +202,11 @@ func (d *deliverer) call(ctx context.Context, q *queue, batch []*item, sentAt ti
 }
 
 // callFailed turns a whole-call error into per-entry outcomes.
-func (d *deliverer) callFailed(ctx context.Context, err error, n int) []Outcome {
+func (d *deliverer) callFailed(err error, n int) []Outcome {
 	st := classify(err)
 	if st == Rejected {
 		d.dead = &TargetError{Target: d.target.Name(), Err: err}
 		d.stats.Error = d.dead.Error()
-		zerolog.Ctx(ctx).Warn().Err(err).Str("target", d.target.Name()).Msg("target refused the call; leaving its records")
 		st = Failed
 	}
 	out := make([]Outcome, n)
@@ -248,13 +249,6 @@ func (d *deliverer) adapt(q *queue, batch []*item, throttled []bool, sentAt time
 		case used[l]:
 			c.succeeded(now, q.laneCount[l] > 0)
 		}
-	}
-}
-
-func (d *deliverer) count(items []*item) {
-	for _, it := range items {
-		d.stats.Records++
-		d.stats.Bytes += int64(it.entry.Size)
 	}
 }
 

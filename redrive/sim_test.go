@@ -42,7 +42,7 @@ func simulate(t testing.TB, shards, dataBytes int, seconds float64, warmup time.
 		if err != nil {
 			t.Fatal(err)
 		}
-		items[i] = &item{entry: e}
+		items[i] = &item{rec: e.Record, entry: e}
 	}
 	start := clock.Now()
 	if err := d.deliver(ctx, items, time.Time{}); err != nil {
@@ -147,7 +147,7 @@ func TestControllerBacksOffForLiveProducers(t *testing.T) {
 	items := make([]*item, 12000) // 20 s at the 600/s left over
 	for i := range items {
 		e, _ := target.Prepare(kinesisRecord("arn:sim", fmt.Sprintf("k%07d", i), i, make([]byte, 100)), Origin{})
-		items[i] = &item{entry: e}
+		items[i] = &item{rec: e.Record, entry: e}
 	}
 	start := clock.Now()
 	if err := d.deliver(ctx, items, time.Time{}); err != nil {

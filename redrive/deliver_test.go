@@ -1,0 +1,158 @@
+package redrive
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+)
+
+// TestKinesisKeepsKeyOrderUnderFailures: records of a few hot keys, with a third of
+// the entries failing (throttled or InternalFailure), must each be written once, in
+// their key's order, and no call may carry two records of one key.
+func TestKinesisKeepsKeyOrderUnderFailures(t *testing.T) {
+	tests := map[string]struct {
+		keys, records int
+		failRate      float64
+	}{
+		"few hot keys":   {keys: 3, records: 120, failRate: 0.3},
+		"many keys":      {keys: 200, records: 1000, failRate: 0.3},
+		"nothing fails":  {keys: 5, records: 100, failRate: 0},
+		"most fail once": {keys: 10, records: 200, failRate: 0.8},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			clock := newSimClock()
+			api, _ := simStream(clock, 2, 10*time.Millisecond)
+			written := map[string][]string{} // key → data in write order
+			rng := rand.New(rand.NewPCG(1, 2))
+			api.putRecords = func(_ context.Context, in *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error) {
+				seen := map[string]bool{}
+				out := &kinesis.PutRecordsOutput{Records: make([]types.PutRecordsResultEntry, len(in.Records))}
+				for i, r := range in.Records {
+					k := aws.ToString(r.PartitionKey)
+					if seen[k] {
+						t.Errorf("one call carries two records of key %s", k)
+					}
+					seen[k] = true
+					if rng.Float64() < tt.failRate {
+						code := []string{"ProvisionedThroughputExceededException", "InternalFailure"}[rng.IntN(2)]
+						out.Records[i] = types.PutRecordsResultEntry{ErrorCode: aws.String(code), ErrorMessage: aws.String("injected")}
+						continue
+					}
+					written[k] = append(written[k], string(r.Data))
+					out.Records[i] = types.PutRecordsResultEntry{SequenceNumber: aws.String("1"), ShardId: aws.String("s")}
+				}
+				clock.now = clock.now.Add(10 * time.Millisecond)
+				return out, nil
+			}
+			target, err := NewKinesisTarget(context.Background(), api, "arn:aws:kinesis:us-east-1:123456789012:stream/t")
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := newDeliverer(target, Throttle{}, clock, deliveryOptions{maxAttempts: 1000})
+			want := map[string][]string{}
+			var items []*item
+			for i := range tt.records {
+				k := fmt.Sprintf("key-%d", i%tt.keys)
+				data := fmt.Sprintf("%s/%04d", k, i)
+				want[k] = append(want[k], data)
+				e, err := target.Prepare(kinesisRecord("arn:src", k, i, []byte(data)), Origin{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				items = append(items, &item{rec: e.Record, entry: e})
+			}
+			if err := d.deliver(context.Background(), items, time.Time{}); err != nil {
+				t.Fatal(err)
+			}
+			for k, w := range want {
+				if got := fmt.Sprint(written[k]); got != fmt.Sprint(w) {
+					t.Errorf("key %s: got %v, want %v", k, got, w)
+				}
+			}
+			if d.stats.Delivered != tt.records {
+				t.Errorf("got %d delivered, want %d", d.stats.Delivered, tt.records)
+			}
+		})
+	}
+}
+
+// TestGivingUpBlocksTheKey: a record that keeps failing is left after maxAttempts,
+// and the later records of its key are left behind it while other keys go on.
+func TestGivingUpBlocksTheKey(t *testing.T) {
+	clock := newSimClock()
+	api, _ := simStream(clock, 1, time.Millisecond)
+	var written []string
+	api.putRecords = func(_ context.Context, in *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error) {
+		out := &kinesis.PutRecordsOutput{Records: make([]types.PutRecordsResultEntry, len(in.Records))}
+		for i, r := range in.Records {
+			if string(r.Data) == "a1" {
+				out.Records[i] = types.PutRecordsResultEntry{ErrorCode: aws.String("InternalFailure")}
+				continue
+			}
+			written = append(written, string(r.Data))
+		}
+		return out, nil
+	}
+	target, err := NewKinesisTarget(context.Background(), api, "arn:aws:kinesis:us-east-1:123456789012:stream/t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newDeliverer(target, Throttle{}, clock, deliveryOptions{maxAttempts: 3})
+	var items []*item
+	for i, kd := range [][2]string{{"a", "a0"}, {"b", "b0"}, {"a", "a1"}, {"b", "b1"}, {"a", "a2"}, {"b", "b2"}} {
+		e, _ := target.Prepare(kinesisRecord("arn:src", kd[0], i, []byte(kd[1])), Origin{})
+		items = append(items, &item{rec: e.Record, entry: e})
+	}
+	if err := d.deliver(context.Background(), items, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fmt.Sprint(written), "[a0 b0 b1 b2]"; got != want {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	states := fmt.Sprint(items[2].state == stateLeft, items[4].state == stateLeft, d.stats.Left)
+	if want := "true true 2"; states != want {
+		t.Errorf("got a1 left, a2 left, left count %v, want %v", states, want)
+	}
+}
+
+// TestTimeBudgetLeavesPending: at stopAt no call is started and what is pending is
+// left with ErrTimeBudget.
+func TestTimeBudgetLeavesPending(t *testing.T) {
+	clock := newSimClock()
+	api, _ := simStream(clock, 1, 100*time.Millisecond)
+	target, err := NewKinesisTarget(context.Background(), api, "arn:aws:kinesis:us-east-1:123456789012:stream/t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newDeliverer(target, Throttle{Start: Rate{Records: 100, Bytes: 1 << 20}, Ceiling: Rate{Records: 100, Bytes: 1 << 20}}, clock, deliveryOptions{})
+	var items []*item
+	for i := range 1000 {
+		e, _ := target.Prepare(kinesisRecord("arn:src", fmt.Sprint(i), i, []byte("x")), Origin{})
+		items = append(items, &item{rec: e.Record, entry: e})
+	}
+	stopAt := clock.Now().Add(2 * time.Second)
+	if err := d.deliver(context.Background(), items, stopAt); err != nil {
+		t.Fatal(err)
+	}
+	if clock.Now().After(stopAt.Add(100 * time.Millisecond)) {
+		t.Errorf("got the loop running until %v, want it to stop at %v", clock.Now(), stopAt)
+	}
+	if d.stats.Delivered < 150 || d.stats.Delivered > 320 {
+		t.Errorf("got %d delivered in 2s at 100/s, want about 200", d.stats.Delivered)
+	}
+	if d.stats.Delivered+d.stats.Left != 1000 {
+		t.Errorf("got %d delivered + %d left, want 1000", d.stats.Delivered, d.stats.Left)
+	}
+	for _, it := range items {
+		if it.state == stateLeft && it.err != ErrTimeBudget {
+			t.Fatalf("got left with %v, want %v", it.err, ErrTimeBudget)
+		}
+	}
+}

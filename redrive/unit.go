@@ -1,0 +1,133 @@
+package redrive
+
+import (
+	"errors"
+
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/streamdlq/streamdlq/archive"
+	"github.com/streamdlq/streamdlq/internal/stream"
+)
+
+// unit is one failure being redriven: a DLQ message or an archive object.
+type unit struct {
+	id  string
+	doc *archive.Document
+	// err is why the failure could not be read or routed; permanent says retrying
+	// cannot help (a bad format, a pointer outside the bucket).
+	err       error
+	permanent bool
+	// skip says why the unit was left untouched (filtered out, dry run); its items
+	// are nil.
+	skip     string
+	target   string
+	items    []*item
+	receives int            // SQS ApproximateReceiveCount
+	msg      *types.Message // the DLQ message, for the SQS source
+}
+
+// Skip reasons.
+const (
+	skipFiltered = "filtered"
+	skipDryRun   = "dry-run"
+	skipNoRoute  = "no-route"
+	skipTarget   = "target-unavailable"
+)
+
+// verdict is what happens to a unit after its round.
+type verdict int
+
+const (
+	// keep: leave the message on the queue as it is.
+	keep verdict = iota
+	// remove: every record was delivered.
+	remove
+	// replace: some records were delivered; queue the rest and remove the original.
+	replace
+	// park: move the message to the parking queue with the last error.
+	park
+)
+
+// counts tallies the unit's items.
+func (u *unit) counts() (delivered, rejected, left int) {
+	for _, it := range u.items {
+		switch it.state {
+		case stateDelivered:
+			delivered++
+		case stateRejected:
+			rejected++
+		default:
+			left++
+		}
+	}
+	return delivered, rejected, left
+}
+
+// verdict decides a unit's fate. A message is removed only when all its records
+// arrived; progress is kept by replacing it with the rest; it is parked only when
+// nothing of it can be delivered and retrying cannot help (or has been tried
+// maxReceives times). A record rejected in a partly delivered message is parked with
+// the replacement's next round.
+func (u *unit) verdict(maxReceives int) verdict {
+	if u.err != nil {
+		if u.permanent || (maxReceives > 0 && u.receives >= maxReceives) {
+			return park
+		}
+		return keep
+	}
+	if u.skip != "" {
+		return keep
+	}
+	delivered, rejected, left := u.counts()
+	switch {
+	case rejected+left == 0:
+		return remove
+	case delivered > 0:
+		return replace
+	case rejected > 0:
+		return park
+	case maxReceives > 0 && u.receives >= maxReceives && !u.timedOut():
+		return park
+	}
+	return keep
+}
+
+// timedOut reports whether the unit's records were left only because time ran out:
+// that says nothing about the message, so it never counts towards parking.
+func (u *unit) timedOut() bool {
+	for _, it := range u.items {
+		if it.state == stateLeft && !errors.Is(it.err, ErrTimeBudget) {
+			return false
+		}
+	}
+	return true
+}
+
+// lastError is the error to report for an undelivered unit.
+func (u *unit) lastError() error {
+	if u.err != nil {
+		return u.err
+	}
+	var last error
+	for _, it := range u.items {
+		if it.state == stateRejected {
+			return it.err
+		}
+		if it.state != stateDelivered && it.err != nil {
+			last = it.err
+		}
+	}
+	return last
+}
+
+// undelivered is the document holding only the records not delivered, in order.
+func (u *unit) undelivered() *archive.Document {
+	rest := *u.doc
+	rest.Records = make([]stream.Record, 0, len(u.items))
+	for _, it := range u.items {
+		if it.state != stateDelivered {
+			rest.Records = append(rest.Records, it.rec)
+		}
+	}
+	return &rest
+}

@@ -1,0 +1,190 @@
+package redrive
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/streamdlq/streamdlq/archive"
+	"github.com/streamdlq/streamdlq/internal/stream"
+)
+
+func TestFirstFailure(t *testing.T) {
+	entries := make([]*Entry, 4)
+	for i := range entries {
+		entries[i] = &Entry{Record: kinesisRecord("arn:src", "k", i+1, nil)}
+	}
+	seq := func(i int) string { return entries[i].Record.SequenceNumber() }
+	tests := map[string]struct {
+		payload string
+		want    int
+		wantErr bool
+	}{
+		"no payload":             {payload: ``, want: 4},
+		"null":                   {payload: `null`, want: 4},
+		"empty list":             {payload: `{"batchItemFailures":[]}`, want: 4},
+		"not a batch response":   {payload: `"done"`, want: 4},
+		"one failure":            {payload: `{"batchItemFailures":[{"itemIdentifier":"` + seq(2) + `"}]}`, want: 2, wantErr: true},
+		"lowest of several wins": {payload: `{"batchItemFailures":[{"itemIdentifier":"` + seq(3) + `"},{"itemIdentifier":"` + seq(1) + `"}]}`, want: 1, wantErr: true},
+		"empty identifier":       {payload: `{"batchItemFailures":[{"itemIdentifier":""}]}`, want: 0, wantErr: true},
+		"null identifier":        {payload: `{"batchItemFailures":[{"itemIdentifier":null}]}`, want: 0, wantErr: true},
+		"wrong key name":         {payload: `{"batchItemFailures":[{"id":"` + seq(2) + `"}]}`, want: 0, wantErr: true},
+		"unknown identifier":     {payload: `{"batchItemFailures":[{"itemIdentifier":"42"}]}`, want: 0, wantErr: true},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := firstFailure([]byte(tt.payload), entries)
+			if got != tt.want || (err != nil) != tt.wantErr {
+				t.Errorf("got %d, %v, want %d, error %v", got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestVerdict(t *testing.T) {
+	doc := &archive.Document{Records: []stream.Record{{}, {}}}
+	items := func(states ...itemState) []*item {
+		var out []*item
+		for _, s := range states {
+			out = append(out, &item{state: s, err: errors.New("boom")})
+		}
+		return out
+	}
+	tests := map[string]struct {
+		u    unit
+		want verdict
+	}{
+		"all delivered":               {u: unit{doc: doc, items: items(stateDelivered, stateDelivered)}, want: remove},
+		"some delivered":              {u: unit{doc: doc, items: items(stateDelivered, stateLeft)}, want: replace},
+		"some delivered, one refused": {u: unit{doc: doc, items: items(stateDelivered, stateRejected)}, want: replace},
+		"nothing delivered":           {u: unit{doc: doc, items: items(stateLeft, stateLeft)}, want: keep},
+		"nothing, often tried":        {u: unit{doc: doc, receives: 5, items: items(stateLeft, stateLeft)}, want: park},
+		"refused":                     {u: unit{doc: doc, items: items(stateRejected, stateLeft)}, want: park},
+		"bad format":                  {u: unit{err: errors.New("x"), permanent: true}, want: park},
+		"transient read error":        {u: unit{err: errors.New("x"), receives: 1}, want: keep},
+		"read error, often tried":     {u: unit{err: errors.New("x"), receives: 5}, want: park},
+		"filtered":                    {u: unit{doc: doc, skip: skipFiltered, receives: 9}, want: keep},
+		"time ran out, often tried": {u: unit{doc: doc, receives: 9, items: []*item{
+			{state: stateLeft, err: ErrTimeBudget}, {state: stateLeft, err: ErrTimeBudget},
+		}}, want: keep},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := tt.u.verdict(5); got != tt.want {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRoute(t *testing.T) {
+	kin := archive.Hydration{Source: "kinesis", StreamARN: "arn:aws:kinesis:us-east-1:123456789012:stream/orders-eu"}
+	ddb := archive.Hydration{Source: "dynamodb", StreamARN: "arn:aws:dynamodb:us-east-1:123456789012:table/carts/stream/2024-01-01T00:00:00.000"}
+	routes := []Route{
+		{Pattern: "carts", Target: "lambda:cart-consumer"},
+		{Pattern: "arn:aws:kinesis:*:*:stream/audit", Target: "events:audit-bus"},
+		{Pattern: "orders-*", Target: "kinesis"},
+	}
+	tests := map[string]struct {
+		routes  []Route
+		h       archive.Hydration
+		want    string
+		wantErr error
+	}{
+		"kinesis default":       {h: kin, want: "kinesis:" + kin.StreamARN},
+		"kinesis by name glob":  {routes: routes, h: kin, want: "kinesis:" + kin.StreamARN},
+		"dynamodb by table":     {routes: routes, h: ddb, want: "lambda:cart-consumer"},
+		"dynamodb has no route": {h: ddb, wantErr: ErrNoRoute},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := route(tt.routes, tt.h)
+			if got != tt.want || !errors.Is(err, tt.wantErr) {
+				t.Errorf("got %q, %v, want %q, %v", got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestParseRoute(t *testing.T) {
+	tests := map[string]struct {
+		in      string
+		want    Route
+		wantErr bool
+	}{
+		"lambda":          {in: "carts=lambda:consumer", want: Route{"carts", "lambda:consumer"}},
+		"source stream":   {in: " orders-* = kinesis ", want: Route{"orders-*", "kinesis"}},
+		"sqs url":         {in: "x=sqs:https://sqs.us-east-1.amazonaws.com/1/q", want: Route{"x", "sqs:https://sqs.us-east-1.amazonaws.com/1/q"}},
+		"no target":       {in: "carts", wantErr: true},
+		"unknown kind":    {in: "carts=ftp:x", wantErr: true},
+		"empty lambda":    {in: "carts=lambda:", wantErr: true},
+		"bad glob":        {in: "[=kinesis", wantErr: true},
+		"empty pattern":   {in: "=kinesis", wantErr: true},
+		"kinesis arn too": {in: "a=kinesis:arn:aws:kinesis:us-east-1:1:stream/b", want: Route{"a", "kinesis:arn:aws:kinesis:us-east-1:1:stream/b"}},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := ParseRoute(tt.in)
+			if (err != nil) != tt.wantErr || (!tt.wantErr && got != tt.want) {
+				t.Errorf("got %+v, %v, want %+v, error %v", got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestFilter(t *testing.T) {
+	day := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	h := archive.Hydration{
+		StreamARN: "arn:aws:kinesis:us-east-1:123456789012:stream/orders", ShardID: "shardId-000000000001",
+		Condition: "RetryAttemptsExhausted", FirstArrival: day,
+	}
+	tests := map[string]struct {
+		f    Filter
+		want bool
+	}{
+		"empty selects all":   {f: Filter{}, want: true},
+		"stream glob":         {f: Filter{Streams: []string{"ord*"}}, want: true},
+		"other stream":        {f: Filter{Streams: []string{"payments"}}, want: false},
+		"shard":               {f: Filter{Shards: []string{"shardId-000000000001"}}, want: true},
+		"other shard":         {f: Filter{Shards: []string{"shardId-000000000002"}}, want: false},
+		"condition":           {f: Filter{Conditions: []string{"RecordAgeExceeded", "RetryAttemptsExhausted"}}, want: true},
+		"other condition":     {f: Filter{Conditions: []string{"RecordAgeExceeded"}}, want: false},
+		"in range":            {f: Filter{Since: day.Add(-time.Hour), Until: day.Add(time.Hour)}, want: true},
+		"bounds are included": {f: Filter{Since: day, Until: day}, want: true},
+		"too early":           {f: Filter{Since: day.Add(time.Second)}, want: false},
+		"too late":            {f: Filter{Until: day.Add(-time.Second)}, want: false},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := tt.f.matches(h); got != tt.want {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRestKey(t *testing.T) {
+	sub := uint64(3)
+	rec := kinesisRecord("arn:src", "k", 77, nil)
+	kpl := kinesisRecord("arn:src", "k", 78, nil)
+	kpl.Kinesis.Kinesis.SubSequenceNumber = &sub
+	base := "p/source=kinesis/stream=s/dt=2025-01-01/shardId-000000000000/1-9.jsonl.gz"
+	tests := map[string]struct {
+		key  string
+		rest []stream.Record
+		want string
+	}{
+		"first rest":      {key: base, rest: []stream.Record{rec, rec}, want: "p/source=kinesis/stream=s/dt=2025-01-01/shardId-000000000000/1-9.rest-" + rec.SequenceNumber() + "-2.jsonl.gz"},
+		"rest of a rest":  {key: strings.TrimSuffix(base, ".jsonl.gz") + ".rest-5-9.jsonl.gz", rest: []stream.Record{rec}, want: "p/source=kinesis/stream=s/dt=2025-01-01/shardId-000000000000/1-9.rest-" + rec.SequenceNumber() + "-1.jsonl.gz"},
+		"kpl sub-records": {key: base, rest: []stream.Record{kpl}, want: fmt.Sprintf("p/source=kinesis/stream=s/dt=2025-01-01/shardId-000000000000/1-9.rest-%s_3-1.jsonl.gz", kpl.SequenceNumber())},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := restKey(tt.key, &archive.Document{Records: tt.rest}); got != tt.want {
+				t.Errorf("got %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
