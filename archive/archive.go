@@ -1,7 +1,6 @@
 package archive
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -96,15 +95,15 @@ func (a *Archive) Put(ctx context.Context, doc *Document) (Location, error) {
 	in := &s3.PutObjectInput{
 		Bucket: &a.opts.Bucket, Key: &key, IfNoneMatch: aws.String("*"),
 		ContentType: aws.String(ContentTypeObject), ContentEncoding: aws.String("gzip"),
-		ContentLength: aws.Int64(int64(len(body))), Metadata: objectMetadata(doc),
+		ContentLength: aws.Int64(body.size), Metadata: objectMetadata(doc),
 	}
 	a.encryption(in)
 	for attempt := 0; ; attempt++ {
-		in.Body = bytes.NewReader(body)
+		in.Body = body.reader()
 		_, err = a.s3.PutObject(ctx, in)
 		switch status := httpStatus(err); {
 		case err == nil:
-			return Location{Bucket: a.opts.Bucket, Key: key, Size: int64(len(body)), Created: true}, nil
+			return Location{Bucket: a.opts.Bucket, Key: key, Size: body.size, Created: true}, nil
 		case status == http.StatusPreconditionFailed:
 			return a.existing(ctx, key, in.Metadata)
 		case status == http.StatusConflict && attempt < conflictRetries:

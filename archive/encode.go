@@ -28,14 +28,11 @@ type pieces struct {
 	lines bool // JSON Lines (archive object) rather than one JSON value (DLQ body)
 	next  int  // -1 before the header, len(Records) at the trailer
 	done  bool
-	out   appendWriter
-	enc   *json.Encoder // for DynamoDB records, whose attribute values marshal themselves
+	ddb   ddbEncoder
 }
 
 func newPieces(doc *Document, lines bool) *pieces {
-	p := &pieces{doc: doc, lines: lines, next: -1}
-	p.enc = json.NewEncoder(&p.out)
-	return p
+	return &pieces{doc: doc, lines: lines, next: -1}
 }
 
 // reset starts the encoding again from the beginning.
@@ -128,23 +125,13 @@ func (p *pieces) record(b []byte, r *stream.Record) ([]byte, error) {
 	case r.Kinesis != nil:
 		return appendKinesis(b, r.Kinesis), nil
 	case r.DynamoDB != nil:
-		p.out.b = b
-		err := p.enc.Encode(r.DynamoDB)
-		b, p.out.b = p.out.b, nil
+		b, err := p.ddb.record(b, r.DynamoDB)
 		if err != nil {
 			return b, fmt.Errorf("encode record %d: %w", p.next, err)
 		}
-		return b[:len(b)-1], nil // Encode ends each value with a newline
+		return b, nil
 	}
 	return b, fmt.Errorf("encode record %d: %w", p.next, errEmptyRecord)
-}
-
-// appendWriter lets a json.Encoder append to a caller's slice.
-type appendWriter struct{ b []byte }
-
-func (w *appendWriter) Write(p []byte) (int, error) {
-	w.b = append(w.b, p...)
-	return len(p), nil
 }
 
 // encodedSize returns the length of doc's encoding without holding it.

@@ -115,10 +115,7 @@ func TestObjectRoundTrip(t *testing.T) {
 	}
 	for name, doc := range cases {
 		t.Run(name, func(t *testing.T) {
-			obj, err := defaultGzip.compress(doc)
-			if err != nil {
-				t.Fatal(err)
-			}
+			obj := objectBytes(t, doc)
 			got, err := decodeDocument(bytes.NewReader(obj), "test")
 			if err != nil {
 				t.Fatal(err)
@@ -151,10 +148,7 @@ func objectLines(t *testing.T, obj []byte) []string {
 }
 
 func TestDecodeDocumentRefuses(t *testing.T) {
-	good, err := defaultGzip.compress(kinesisDoc(3, 20))
-	if err != nil {
-		t.Fatal(err)
-	}
+	good := objectBytes(t, kinesisDoc(3, 20))
 	plain := func(s string) []byte { return []byte(s) }
 	zipped := func(s string) []byte {
 		var b bytes.Buffer
@@ -208,3 +202,37 @@ func TestInvalidUTF8FailureIsRepaired(t *testing.T) {
 }
 
 func gzipStd(r io.Reader) (io.Reader, error) { return stdgzip.NewReader(r) }
+
+// objectBytes is doc's archive object.
+func objectBytes(t *testing.T, doc *Document) []byte {
+	t.Helper()
+	obj, err := defaultGzip.compress(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(obj.reader())
+	if err != nil || int64(len(b)) != obj.size {
+		t.Fatalf("read %d of %d bytes: %v", len(b), obj.size, err)
+	}
+	return b
+}
+
+func TestChunks(t *testing.T) {
+	var want []byte
+	var c chunks
+	for i := range 300 { // writes of many sizes, across chunk boundaries
+		p := bytes.Repeat([]byte{byte(i)}, i*37)
+		c.Write(p)
+		want = append(want, p...)
+	}
+	r := c.reader()
+	for _, off := range []int64{0, chunkCap - 1, chunkCap, int64(len(want)) - 3, int64(len(want))} {
+		if _, err := r.Seek(off, io.SeekStart); err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(r)
+		if err != nil || !bytes.Equal(got, want[off:]) {
+			t.Errorf("from %d: got %d bytes, %v; want %d", off, len(got), err, len(want)-int(off))
+		}
+	}
+}

@@ -76,10 +76,7 @@ func TestDecodeMessageInline(t *testing.T) {
 func TestDecodeMessageReadsArchiveObject(t *testing.T) {
 	// A claim check may also point at the gzip archive object itself.
 	doc := kinesisDoc(7, 40)
-	obj, err := defaultGzip.compress(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	obj := objectBytes(t, doc)
 	fake := &fakeS3{getObject: func(*s3.GetObjectInput) (*s3.GetObjectOutput, error) {
 		return &s3.GetObjectOutput{Body: io.NopCloser(strings.NewReader(string(obj)))}, nil
 	}}
