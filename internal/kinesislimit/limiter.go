@@ -22,7 +22,8 @@ type Shard struct {
 }
 
 // EvenShards splits the 128-bit hash key space evenly into n shards, as CreateStream
-// does, naming them shardId-000000000000 onwards.
+// does, naming them shardId-000000000000 onwards. kinesis-local splits a little
+// differently: against it, build the shards from ListShards with ParseShard.
 func EvenShards(n int) []Shard {
 	space := new(big.Int).Lsh(big.NewInt(1), 128)
 	step := new(big.Int).Div(space, big.NewInt(int64(n)))
@@ -117,3 +118,14 @@ func (l *Limiter) Events() []Event {
 
 // Shards is the number of shards.
 func (l *Limiter) Shards() int { return len(l.shards) }
+
+// ParseShard builds a Shard from ListShards' decimal hash key range.
+func ParseShard(id, start, end string) (Shard, error) {
+	s := Shard{ID: id, Start: new(big.Int), End: new(big.Int)}
+	_, ok1 := s.Start.SetString(start, 10)
+	_, ok2 := s.End.SetString(end, 10)
+	if !ok1 || !ok2 {
+		return s, fmt.Errorf("kinesislimit: shard %s: bad hash key range %q-%q", id, start, end)
+	}
+	return s, nil
+}

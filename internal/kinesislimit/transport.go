@@ -11,10 +11,16 @@ import (
 
 const putRecordsTarget = "Kinesis_20131202.PutRecords"
 
-// Transport puts Limiter in front of next for PutRecords calls.
+// Transport puts Limiter (when set) and Refuse (when set) in front of next for
+// PutRecords calls.
 type Transport struct {
 	Next    http.RoundTripper // http.DefaultTransport when nil
 	Limiter *Limiter
+	// Refuse, when set, is asked first about each record: a non-empty error code
+	// (InternalFailure, ProvisionedThroughputExceededException) fails the record
+	// without writing it, to inject per-record failures. It may be called
+	// concurrently.
+	Refuse func(partitionKey string, data []byte) (errorCode string)
 }
 
 type putRecordsEntry struct {
@@ -74,6 +80,16 @@ func (t *Transport) admit(records []putRecordsEntry) ([]putRecordsEntry, []*resu
 	var admitted []putRecordsEntry
 	results := make([]*resultEntry, len(records))
 	for i, r := range records {
+		if t.Refuse != nil {
+			if code := t.Refuse(r.PartitionKey, r.Data); code != "" {
+				results[i] = &resultEntry{ErrorCode: code, ErrorMessage: "injected by kinesislimit"}
+				continue
+			}
+		}
+		if t.Limiter == nil {
+			admitted = append(admitted, r)
+			continue
+		}
 		shard, ok := t.Limiter.Admit(r.PartitionKey, r.ExplicitHashKey, len(r.Data)+len(r.PartitionKey))
 		if ok {
 			admitted = append(admitted, r)
