@@ -34,7 +34,7 @@ func testFailure(requestID, source, arn string, batch int) json.RawMessage {
 // seq returns the i-th sequence number after testStart (same length, so it sorts).
 func seq(i int) string {
 	s := testStart[:len(testStart)-8]
-	return s + fmt.Sprintf("%08d", 4722+i)
+	return s + fmt.Sprintf("%08d", 9704722+i)
 }
 
 // payload is a JSON-ish event of about n bytes, with the repetition real events have.
