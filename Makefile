@@ -27,3 +27,11 @@ build:
 
 clean:
 	rm -rf bin .aws-sam
+
+# sam build (template.yaml, Metadata: BuildMethod: makefile) runs these with ARTIFACTS_DIR
+# set; scripts/build.sh runs them into bin/, so a bootstrap is built one way only.
+build-HydrateFunction:
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap ./cmd/hydrate
+
+build-RedriveFunction:
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap ./cmd/redrive
