@@ -46,6 +46,9 @@ type Options struct {
 
 	// Metrics receives EMF lines at the end of the run; nil writes none.
 	Metrics io.Writer
+	// Progress, when set, receives a running total after every round (the CLI's live
+	// progress line).
+	Progress func(Report)
 	Clock   Clock
 }
 
@@ -56,6 +59,7 @@ type Redriver struct {
 	clock      Clock
 	targets    map[string]*deliverer
 	targetErrs map[string]error
+	start      time.Time
 }
 
 // New returns a Redriver reading from src.
@@ -72,6 +76,7 @@ func New(src Source, optFns ...func(*Options)) *Redriver {
 // case nothing is settled after the cancellation, so nothing is lost.
 func (r *Redriver) Run(ctx context.Context) (Report, error) {
 	start := r.clock.Now()
+	r.start = start
 	rep := Report{Source: r.src.name(), DryRun: r.opts.DryRun}
 	err := r.loop(ctx, &rep, r.stopAt(ctx, start))
 	if ctx.Err() == nil {
@@ -121,7 +126,24 @@ func (r *Redriver) loop(ctx context.Context, rep *Report, stopAt time.Time) erro
 			rep.Stopped = StoppedCancelled
 			return err
 		}
+		r.progress(*rep)
 	}
+}
+
+// progress reports a running total: the report so far with the targets' counts.
+func (r *Redriver) progress(rep Report) {
+	if r.opts.Progress == nil {
+		return
+	}
+	rep.Elapsed = r.clock.Now().Sub(r.start)
+	for _, d := range r.targets {
+		if d != nil {
+			rep.Delivered += d.stats.Delivered
+			rep.Throttled += d.stats.Throttled
+			rep.Retried += d.stats.Retried
+		}
+	}
+	r.opts.Progress(rep)
 }
 
 // round plans, delivers and settles one batch of failures.

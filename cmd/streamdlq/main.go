@@ -31,6 +31,8 @@ type command struct {
 var commands = map[string]command{
 	"hydrate": {"read an on-failure record's records back; archive and queue them unless --dry-run", runHydrate},
 	"ls":      {"list the failures in the archive: stream, shard, range, records, status, age", runLs},
+	"redrive": {"replay failures from the DLQ or the archive to their targets, under throttle awareness", runRedrive},
+	"invoke":  {"run the hydrate or redrive Lambda handler in-process on an event file", runInvoke},
 	"show":    {"show one archived failure and its records, decoded (payloads only with --payloads)", runShow},
 }
 
