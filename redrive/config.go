@@ -93,7 +93,9 @@ func LoadConfig(lookup func(string) (string, bool), fromArchive bool) (Config, e
 // a client for every kind of target. A Redriver runs once; build one per run.
 func NewFromConfig(cfg aws.Config, c Config, optFns ...func(*Options)) *Redriver {
 	s3c := awsenv.S3(cfg)
-	arc := archive.New(s3c, func(o *archive.Options) { o.Bucket, o.Prefix, o.KMSKeyID = c.ArchiveBucket, c.ArchivePrefix, c.KMSKeyID })
+	arc := archive.New(s3c, func(o *archive.Options) {
+		o.Bucket, o.Prefix, o.KMSKeyID = c.ArchiveBucket, c.ArchivePrefix, c.KMSKeyID
+	})
 	var src Source
 	if c.FromArchive {
 		src = NewArchiveSource(arc, c.ArchiveFilter, 0)

@@ -49,7 +49,7 @@ type Options struct {
 	// Progress, when set, receives a running total after every round (the CLI's live
 	// progress line).
 	Progress func(Report)
-	Clock   Clock
+	Clock    Clock
 }
 
 // Redriver moves failures from a Source to their targets. A Redriver runs once.
