@@ -98,6 +98,8 @@ func (q *Queue) sendClaimCheck(ctx context.Context, doc *Document, loc Location,
 		return Sent{}, fmt.Errorf("dlq message for %s needs a claim check (%d bytes, queue max %d): %w", loc.Key, size, max, errNoArchive)
 	case q.opts.Bucket != "" && q.opts.Bucket != a.Bucket():
 		return Sent{}, fmt.Errorf("claim checks go to the archive bucket %q, not %q: %w", a.Bucket(), q.opts.Bucket, errNoArchive)
+	case loc.Key == "":
+		return Sent{}, fmt.Errorf("dlq message needs a claim check, named after the archive key: %w", errNoArchive)
 	}
 	key := ClaimCheckKey(loc.Key, a.Prefix())
 	if err := a.putBody(ctx, key, doc, size); err != nil {

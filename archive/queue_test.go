@@ -216,6 +216,12 @@ func TestSendNeedsArchiveForClaimCheck(t *testing.T) {
 			}
 		})
 	}
+	t.Run("no archive key", func(t *testing.T) {
+		_, err := r.queue().Send(context.Background(), kinesisDoc(5, 100), Location{})
+		if !errors.Is(err, errNoArchive) {
+			t.Errorf("got %v, want %v", err, errNoArchive)
+		}
+	})
 }
 
 func TestSQSSafe(t *testing.T) {
