@@ -175,10 +175,11 @@ func (d *deliverer) call(ctx context.Context, q *queue, batch []*item, sentAt ti
 		outcomes = d.callFailed(err, len(batch))
 	}
 	throttled := make([]bool, len(d.lanes))
-	failed := false
+	failed, delivered := false, false
 	for i, it := range batch {
 		switch o := outcomes[i]; o.Status {
 		case Delivered:
+			delivered = true
 			d.stats.Delivered++
 			q.settle(it, stateDelivered, nil)
 		case Throttled:
@@ -193,7 +194,9 @@ func (d *deliverer) call(ctx context.Context, q *queue, batch []*item, sentAt ti
 		}
 	}
 	d.adapt(q, batch, throttled, sentAt)
-	if failed {
+	// A call that delivered something shows a working target: its failed records
+	// go again with the next call. Only a call that delivered nothing backs off.
+	if failed && !delivered {
 		d.backoff = min(max(2*d.backoff, 100*time.Millisecond), d.opts.maxBackoff)
 	} else {
 		d.backoff = 0

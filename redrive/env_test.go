@@ -204,7 +204,7 @@ func (e *env) readStream(t testing.TB, arn string) []written {
 
 var failureSeq int
 
-// kinesisDocs builds n failures of size records each from one shard of streamARN,
+// kinesisDocs builds n failures of size records each, each from its own shard,
 // with partition keys cycling over keys and data "f<i>/r<j>", as hydration leaves
 // them.
 func kinesisDocs(streamARN string, n, size, keys int) []*archive.Document {
@@ -247,15 +247,16 @@ func dynamoDocs(streamARN string, n, size int) []*archive.Document {
 
 func newDoc(source, streamARN string, first, size int) *archive.Document {
 	start, end := fmt.Sprintf("%056d", first), fmt.Sprintf("%056d", first+size-1)
+	shard := fmt.Sprintf("shardId-%012d", first/1000%50)
 	failure, _ := json.Marshal(map[string]any{
 		"requestContext": map[string]any{"requestId": fmt.Sprintf("req-%d", first), "condition": "RetryAttemptsExhausted"},
 		"KinesisBatchInfo": map[string]any{
-			"shardId": "shardId-000000000000", "startSequenceNumber": start, "endSequenceNumber": end,
+			"shardId": shard, "startSequenceNumber": start, "endSequenceNumber": end,
 			"batchSize": size, "streamArn": streamARN,
 		},
 	})
 	return &archive.Document{Failure: failure, Hydration: archive.Hydration{
-		Status: archive.StatusComplete, Source: source, StreamARN: streamARN, ShardID: "shardId-000000000000",
+		Status: archive.StatusComplete, Source: source, StreamARN: streamARN, ShardID: shard,
 		Start: start, End: end, Condition: "RetryAttemptsExhausted", FirstArrival: time.Now().UTC(),
 		Expected: size, Fetched: size, HydratedAt: time.Now().UTC(), From: "stream",
 	}}
