@@ -109,7 +109,9 @@ func TestDeletedOnlyAfterDelivery(t *testing.T) {
 	docs := kinesisDocs("arn:aws:kinesis:us-east-1:123456789012:stream/src", 5, 12, 4)
 	e.enqueue(t, docs...)
 	src := NewSQSSource(watched, e.s3, archive.NewQueue(watched, func(o *archive.QueueOptions) { o.URL, o.Archive = e.dlq, e.archive }),
-		func(o *SQSSourceOptions) { o.URL, o.ParkURL, o.Bucket, o.Prefix, o.WaitTime = e.dlq, e.park, e.bucket, "failures", 0 })
+		func(o *SQSSourceOptions) {
+			o.URL, o.ParkURL, o.Bucket, o.Prefix, o.WaitTime = e.dlq, e.park, e.bucket, "failures", 0
+		})
 	rep, err := New(src, func(o *Options) {
 		o.Lambda, o.LambdaBatchSize, o.MaxAttempts = lc, 4, 1
 		o.Routes = []Route{{Pattern: "*", Target: "lambda:consumer"}}
