@@ -67,7 +67,18 @@ func (h *Hydrator) Hydrate(ctx context.Context, f *envelope.Failure, allowed All
 	return doc, nil
 }
 
+// captureReserve is kept from the invocation's deadline for archiving, queueing and
+// announcing what was read: a read that runs to the deadline ends with a named
+// "deadline" gap for the unread rest instead of losing everything it read.
+const captureReserve = 15 * time.Second
+
 func (h *Hydrator) read(ctx context.Context, f *envelope.Failure) (stream.Result, error) {
+	if deadline, ok := ctx.Deadline(); ok {
+		reserve := min(captureReserve, time.Until(deadline)/4)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-reserve))
+		defer cancel()
+	}
 	r := stream.Range{StreamARN: f.StreamARN, ShardID: f.ShardID, Start: f.Start, End: f.End, BatchSize: f.BatchSize, Region: f.Region}
 	ar := h.readers.forAccount(f.AccountID)
 	if f.Source == envelope.SourceDynamoDB {
