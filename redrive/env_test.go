@@ -111,6 +111,22 @@ func (e *env) drain(t *testing.T, url string) []types.Message {
 	}
 }
 
+// peek returns up to 10 visible messages of a queue and leaves them visible.
+func (e *env) peek(t *testing.T, url string) []types.Message {
+	t.Helper()
+	ctx := context.Background()
+	r, err := e.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &url, MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"}})
+	if err != nil {
+		t.Fatalf("receive: %v", err)
+	}
+	for _, m := range r.Messages {
+		if _, err := e.sqs.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: &url, ReceiptHandle: m.ReceiptHandle}); err != nil {
+			t.Fatalf("change visibility: %v", err)
+		}
+	}
+	return r.Messages
+}
+
 // depth counts a queue's messages, visible or not.
 func (e *env) depth(t *testing.T, url string) int {
 	t.Helper()

@@ -112,17 +112,23 @@ func TestDeletedOnlyAfterDelivery(t *testing.T) {
 		func(o *SQSSourceOptions) {
 			o.URL, o.ParkURL, o.Bucket, o.Prefix, o.WaitTime = e.dlq, e.park, e.bucket, "failures", 0
 		})
-	rep, err := New(src, func(o *Options) {
-		o.Lambda, o.LambdaBatchSize, o.MaxAttempts = lc, 4, 1
-		o.Routes = []Route{{Pattern: "*", Target: "lambda:consumer"}}
-	}).Run(context.Background())
-	if err != nil {
-		t.Fatal(err)
+	run := func() Report {
+		rep, err := New(src, func(o *Options) {
+			o.Lambda, o.LambdaBatchSize, o.MaxAttempts = lc, 4, 1
+			o.Routes = []Route{{Pattern: "*", Target: "lambda:consumer"}}
+		}).Run(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
 	}
-	if w.deletes == 0 || rep.Replaced == 0 {
+	if rep := run(); w.deletes == 0 || rep.Replaced == 0 {
 		t.Fatalf("got %d deletes, %d replaced, want both", w.deletes, rep.Replaced)
 	}
-	// The replacements are redriven in later rounds of the same run.
+	// The replacements wait for the next run.
+	if rep := run(); rep.Removed != 5 {
+		t.Errorf("got %d removed in the second run, want 5", rep.Removed)
+	}
 	if got, want := sorted(fn.got()), dataOf(docs); !slices.Equal(got, want) {
 		t.Errorf("got %v, want %v, each once", got, want)
 	}

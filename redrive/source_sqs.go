@@ -70,7 +70,10 @@ type SQSSource struct {
 	objects getObjectAPI
 	queue   *archive.Queue
 	opts    SQSSourceOptions
-	held    map[string]string // message ID → receipt handle of messages kept this run
+	// held maps the messages this run is done with (kept, or sent as replacements)
+	// to their latest receipt handle, so that they are not worked on twice and are
+	// made visible again at the end.
+	held map[string]string
 }
 
 // NewSQSSource returns the DLQ source. queue sends replacement messages to the same
@@ -190,9 +193,13 @@ func (s *SQSSource) replace(ctx context.Context, u *unit) error {
 		key = archive.Key(u.doc.Hydration, s.opts.Prefix)
 	}
 	loc := archive.Location{Bucket: s.opts.Bucket, Key: restKey(key, rest)}
-	if _, err := s.queue.Send(ctx, rest, loc); err != nil {
+	sent, err := s.queue.Send(ctx, rest, loc)
+	if err != nil {
 		return fmt.Errorf("replace message %s: %w", u.id, err)
 	}
+	// The rest waits for the next run: what kept it from being delivered now will
+	// hardly be gone in a moment, and a run's counts stay one per record.
+	s.held[sent.MessageID] = ""
 	return nil
 }
 
@@ -279,7 +286,9 @@ func handlesOf(units []*unit) []string {
 func (s *SQSSource) release(ctx context.Context) error {
 	hs := make([]string, 0, len(s.held))
 	for _, h := range s.held {
-		hs = append(hs, h)
+		if h != "" { // a replacement this run never received is visible already
+			hs = append(hs, h)
+		}
 	}
 	s.held = map[string]string{}
 	return s.changeVisibility(ctx, hs, 0)
