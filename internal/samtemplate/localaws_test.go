@@ -204,7 +204,7 @@ func (l *local) rewrite(sample string) string {
 
 // buildBootstrap builds a function's main package for this host, as the deployed
 // bootstrap is built but for GOOS/GOARCH.
-func buildBootstrap(t *testing.T, pkg string) string {
+func buildBootstrap(t testing.TB, pkg string) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "bootstrap")
 	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", bin, pkg)
