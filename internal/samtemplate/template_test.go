@@ -81,6 +81,9 @@ func TestEventInvokeConfigParksInOwnQueue(t *testing.T) {
 	if got := short(mustGet(t, tpl, "Resources", "HydrateFailureQueue", "Type")); got != "AWS::SQS::Queue" {
 		t.Errorf("HydrateFailureQueue type: got %s, want AWS::SQS::Queue", got)
 	}
+	if got := short(get(tpl, "Resources", "RedriveFunction", "Properties", "EventInvokeConfig", "MaximumRetryAttempts")); got != "0" {
+		t.Errorf("RedriveFunction async retries: got %s, want 0 (a retried run would overlap the next scheduled one)", got)
+	}
 	for _, fn := range []string{"HydrateFunction", "RedriveFunction"} {
 		if refs(get(tpl, "Resources", fn, "Properties", "Environment"), "HydrateFailureQueue") {
 			t.Errorf("%s is told about HydrateFailureQueue; want it to stay Lambda's destination only", fn)
