@@ -159,3 +159,21 @@ func TestOutputsExported(t *testing.T) {
 		}
 	}
 }
+
+// Claim-check bodies stand in for DLQ messages: they must outlive the queues' retention
+// and expire on their own, not with the archive.
+func TestClaimChecksExpireAfterTheQueues(t *testing.T) {
+	tpl := loadTemplate(t)
+	retention, _ := strconv.Atoi(short(mustGet(t, tpl, "Resources", "DeadLetterQueue", "Properties", "MessageRetentionPeriod")))
+	for _, rule := range items(mustGet(t, tpl, "Resources", "ArchiveBucket", "Properties", "LifecycleConfiguration", "Rules")) {
+		if !strings.HasSuffix(short(get(rule, "Prefix")), "/claim-check/") {
+			continue
+		}
+		days, _ := strconv.Atoi(short(get(rule, "ExpirationInDays")))
+		if days*86400 <= retention {
+			t.Errorf("claim checks expire after %d days, want more than the DLQ's %d s retention", days, retention)
+		}
+		return
+	}
+	t.Error("no lifecycle rule expires <prefix>/claim-check/")
+}
