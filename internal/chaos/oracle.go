@@ -1,0 +1,304 @@
+package chaos
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/streamdlq/streamdlq/archive"
+	"github.com/streamdlq/streamdlq/internal/envelope"
+	"github.com/streamdlq/streamdlq/internal/stream"
+)
+
+// Tally counts a run's records by what became of them. Every record is exactly one of
+// Delivered, Queued, Parked, Gapped or Lost.
+type Tally struct {
+	Records   int
+	Delivered int // on the target stream
+	Queued    int // archived and on the DLQ or redrive's parking queue
+	Parked    int // named by an on-failure event parked after Lambda's retries
+	Gapped    int // inside a gap of an archived failure
+	Lost      int
+	// Duplicates are extra copies on the target; Unexplained ones came in a run with
+	// no crash and no after-send fault, where none may.
+	Duplicates, Unexplained int
+	OutOfOrder              int // records first delivered before an earlier one of their key and failure
+}
+
+func (t *Tally) add(o Tally) {
+	t.Records += o.Records
+	t.Delivered += o.Delivered
+	t.Queued += o.Queued
+	t.Parked += o.Parked
+	t.Gapped += o.Gapped
+	t.Lost += o.Lost
+	t.Duplicates += o.Duplicates
+	t.Unexplained += o.Unexplained
+	t.OutOfOrder += o.OutOfOrder
+}
+
+// found is everything the oracle read back after a run.
+type found struct {
+	delivered map[string]int  // record data → copies on the target
+	order     []string        // record data in target order, first copies only
+	queued    map[string]bool // sequence numbers in DLQ and parking messages
+	archived  map[string]bool // sequence numbers in archive objects
+	gaps      []stream.Gap    // gaps of archived failures
+	parked    []envelope.Failure
+}
+
+// check reads back the target stream, the queues and the archive with clean clients
+// and classifies each record the run wrote.
+func (w *World) check(ctx context.Context, e *runEnv, recs []written) error {
+	f := found{delivered: map[string]int{}, queued: map[string]bool{}, archived: map[string]bool{}}
+	steps := []func() error{
+		func() error { return w.readTarget(ctx, &f) },
+		func() error { return w.settled(ctx, e.q.dlq, e.q.parking) },
+		func() error { return w.readQueue(ctx, e.q.dlq, &f) },
+		func() error { return w.readQueue(ctx, e.q.parking, &f) },
+		func() error { return w.readParked(ctx, e.q.parked, &f) },
+		func() error { return w.readArchive(ctx, e.prefix, &f) },
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	classify(e.run, recs, f)
+	return nil
+}
+
+func classify(r *Run, recs []written, f found) {
+	explained := r.AfterSend > 0 || r.Injected[Crash] > 0
+	for _, rec := range recs {
+		r.Records++
+		n := f.delivered[string(rec.data)]
+		switch {
+		case n > 0:
+			r.Delivered++
+			if n > 1 {
+				r.Duplicates += n - 1
+				if !explained {
+					r.Unexplained += n - 1
+					r.Problems = append(r.Problems, fmt.Sprintf("record %d (%s) delivered %d times with no crash or after-send fault", rec.index, rec.seq, n))
+				}
+			}
+		case f.queued[rec.seq]:
+			r.Queued++
+			if !f.archived[rec.seq] {
+				r.Problems = append(r.Problems, fmt.Sprintf("record %d (%s) queued but not archived", rec.index, rec.seq))
+			}
+		case parkedHas(f.parked, rec.seq):
+			r.Parked++
+		case gapHas(f.gaps, rec.seq):
+			r.Gapped++
+		default:
+			r.Lost++
+			r.Problems = append(r.Problems, fmt.Sprintf("record %d (%s) lost: not delivered, queued, parked or in a gap", rec.index, rec.seq))
+		}
+	}
+	r.OutOfOrder = outOfOrder(recs, f.order)
+	if r.OutOfOrder > 0 {
+		r.Problems = append(r.Problems, fmt.Sprintf("%d records delivered ahead of an earlier record of their key", r.OutOfOrder))
+	}
+}
+
+func parkedHas(parked []envelope.Failure, seq string) bool {
+	for _, p := range parked {
+		if stream.CompareSequence(p.Start, seq) <= 0 && stream.CompareSequence(seq, p.End) <= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func gapHas(gaps []stream.Gap, seq string) bool {
+	for _, g := range gaps {
+		if stream.CompareSequence(g.From, seq) <= 0 && stream.CompareSequence(seq, g.To) <= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// outOfOrder counts first deliveries that overtook an earlier record of the same
+// partition key and failure: redrive keeps each key's order within a failure.
+func outOfOrder(recs []written, order []string) int {
+	byData := map[string]written{}
+	for _, r := range recs {
+		byData[string(r.data)] = r
+	}
+	last := map[string]int{}
+	n := 0
+	for _, d := range order {
+		r, ok := byData[d]
+		if !ok {
+			continue
+		}
+		k := fmt.Sprint(r.failure, "/", r.key)
+		if prev, seen := last[k]; seen && r.index < prev {
+			n++
+			continue
+		}
+		last[k] = r.index
+	}
+	return n
+}
+
+// readTarget reads what the target stream got since the last run.
+func (w *World) readTarget(ctx context.Context, f *found) error {
+	for _, shard := range []string{"shardId-000000000000", "shardId-000000000001"} {
+		if err := w.readShard(ctx, shard, f); err != nil {
+			return fmt.Errorf("read target %s: %w", shard, err)
+		}
+	}
+	return nil
+}
+
+func (w *World) readShard(ctx context.Context, shard string, f *found) error {
+	in := &kinesis.GetShardIteratorInput{StreamARN: &w.target, ShardId: &shard, ShardIteratorType: ktypes.ShardIteratorTypeTrimHorizon}
+	if c := w.cursor[shard]; c != "" {
+		in.ShardIteratorType, in.StartingSequenceNumber = ktypes.ShardIteratorTypeAfterSequenceNumber, &c
+	}
+	it, err := w.k.GetShardIterator(ctx, in)
+	if err != nil {
+		return err
+	}
+	for next := it.ShardIterator; next != nil; {
+		out, err := w.k.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: next, StreamARN: &w.target})
+		if err != nil {
+			return err
+		}
+		for _, r := range out.Records {
+			d := string(r.Data)
+			if f.delivered[d]++; f.delivered[d] == 1 {
+				f.order = append(f.order, d)
+			}
+			w.cursor[shard] = aws.ToString(r.SequenceNumber)
+		}
+		if len(out.Records) == 0 && aws.ToInt64(out.MillisBehindLatest) == 0 {
+			break
+		}
+		next = out.NextShardIterator
+	}
+	return nil
+}
+
+// settled waits until no message of the queues is in flight, so that a receive sees
+// them all: a crashed redrive's messages return when their visibility timeout ends.
+func (w *World) settled(ctx context.Context, urls ...string) error {
+	deadline := time.Now().Add(3 * visibility)
+	for _, url := range urls {
+		for {
+			out, err := w.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: &url,
+				AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
+			if err != nil {
+				return err
+			}
+			if out.Attributes[string(sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible)] == "0" {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("queue %s still has messages in flight", url)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+// receiveAll takes every message off a queue (the run is over; nothing else reads it).
+func (w *World) receiveAll(ctx context.Context, url string) ([]sqstypes.Message, error) {
+	var msgs []sqstypes.Message
+	for empty := 0; empty < 2; {
+		out, err := w.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &url, MaxNumberOfMessages: 10,
+			VisibilityTimeout: 300, MessageAttributeNames: []string{"All"}})
+		if err != nil {
+			return nil, err
+		}
+		if len(out.Messages) == 0 {
+			empty++
+		}
+		msgs = append(msgs, out.Messages...)
+	}
+	return msgs, nil
+}
+
+func (w *World) readQueue(ctx context.Context, url string, f *found) error {
+	msgs, err := w.receiveAll(ctx, url)
+	if err != nil {
+		return err
+	}
+	for _, m := range msgs {
+		doc, err := archive.DecodeMessage(ctx, w.s3, w.bucket, aws.ToString(m.Body))
+		if err != nil {
+			return fmt.Errorf("decode message %s of %s: %w", aws.ToString(m.MessageId), url, err)
+		}
+		for _, r := range doc.Records {
+			f.queued[r.SequenceNumber()] = true
+		}
+	}
+	return nil
+}
+
+// readParked reads the events parked in the hydrate function's OnFailure
+// destination and keeps the failures their payloads still name.
+func (w *World) readParked(ctx context.Context, url string, f *found) error {
+	msgs, err := w.receiveAll(ctx, url)
+	if err != nil {
+		return err
+	}
+	for _, m := range msgs {
+		var rec struct {
+			RequestPayload json.RawMessage `json:"requestPayload"`
+		}
+		if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &rec); err != nil {
+			return fmt.Errorf("parked event: %w", err)
+		}
+		in, err := envelope.Parse(rec.RequestPayload)
+		if err != nil {
+			return fmt.Errorf("parked event payload: %w", err)
+		}
+		for _, it := range in.Items {
+			if it.Failure != nil {
+				f.parked = append(f.parked, *it.Failure)
+			}
+		}
+	}
+	return nil
+}
+
+// readArchive reads every archived failure of the run.
+func (w *World) readArchive(ctx context.Context, prefix string, f *found) error {
+	a := archive.New(w.s3, func(o *archive.Options) { o.Bucket, o.Prefix = w.bucket, prefix })
+	p := s3.NewListObjectsV2Paginator(w.s3, &s3.ListObjectsV2Input{Bucket: &w.bucket, Prefix: aws.String(prefix + "/source=")})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("list archive: %w", err)
+		}
+		for _, o := range page.Contents {
+			if !strings.HasSuffix(aws.ToString(o.Key), ".jsonl.gz") {
+				continue
+			}
+			doc, err := a.Get(ctx, aws.ToString(o.Key))
+			if err != nil {
+				return fmt.Errorf("archive %s: %w", aws.ToString(o.Key), err)
+			}
+			f.gaps = append(f.gaps, doc.Hydration.Gaps...)
+			for _, r := range doc.Records {
+				f.archived[r.SequenceNumber()] = true
+			}
+		}
+	}
+	return nil
+}

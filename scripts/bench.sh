@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# bench.sh — run by `make bench` inside the local AWS (scripts/localaws.sh run).
+#
+# Runs the benchmarks that hold the design's performance figures, saves their raw
+# output under .cache/bench/, and has cmd/benchreport add a dated table (value, floor,
+# ratio) at the top of BENCHMARKS.md's "Latest" part.
+#
+#   BENCH_COUNT=5 make bench      repeat each benchmark (medians in the table; raw
+#                                 output ready for benchstat)
+#
+# Compare two runs with benchstat (golang.org/x/perf/cmd/benchstat, needs the network
+# once): benchstat .cache/bench/OLD.txt .cache/bench/NEW.txt
+set -euo pipefail
+cd "$(dirname "$0")/.."
+count=${BENCH_COUNT:-1}
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+mkdir -p .cache/bench
+out=".cache/bench/$(date -u +%Y%m%dT%H%M%SZ)-$commit.txt"
+
+bench() {
+  local pkg=$1 pattern=$2 benchtime=$3
+  echo "== $pkg $pattern ($benchtime)" >&2
+  go test -run '^$' -bench "$pattern" -benchtime "$benchtime" -benchmem -count "$count" -timeout 30m "$pkg" | tee -a "$out"
+}
+
+# In process, no AWS: encode + compress, redrive's rate controller on a simulated
+# clock against kinesislimit's per-shard limits.
+bench ./archive '^BenchmarkEncode$/^(object/(kinesis|dynamodb)/klauspost-default|message/(kinesis|dynamodb))$' 1s
+bench ./redrive '^BenchmarkControllerSimulated$' 1x
+# Against the local AWS: read cost, end to end, and the built bootstraps.
+bench ./internal/bench '^BenchmarkDynamoDBRead$' 3x
+bench ./internal/bench '^BenchmarkHydrate$/^e2e-records=10$' 20x
+bench ./internal/bench '^BenchmarkHydrate$/^(e2e-records=10000|rss-records=10000)$' 3x
+bench ./internal/bench '^BenchmarkColdStart$' 1x
+# Last: kinesis-local takes minutes to take the 25,000 records this one writes.
+bench ./internal/stream '^BenchmarkKinesisRead$' 1x
+
+go run ./cmd/benchreport -raw "$out" -commit "$commit"
