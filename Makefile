@@ -40,3 +40,14 @@ build-HydrateFunction:
 
 build-RedriveFunction:
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap ./cmd/redrive
+
+## bench: the performance figures against the design's floors on the local AWS; adds
+## a dated table to BENCHMARKS.md (raw output in .cache/bench/ for benchstat).
+bench: install
+	$(LOCALAWS) run scripts/bench.sh
+
+## chaos: the long reliability run — 500 seeded fault-matrix runs (RELIABILITY.md's
+## table), hostile inputs, security checks, and FUZZTIME (10m) per fuzz target.
+CHAOS_FUZZTIME ?= 10m
+chaos: install
+	$(LOCALAWS) run env FUZZTIME=$(CHAOS_FUZZTIME) scripts/chaos.sh
