@@ -36,8 +36,8 @@ func newReaders(base aws.Config, roles map[string]string, deaggregate bool) *rea
 
 // forAccount returns the readers for streams of account.
 func (r *readers) forAccount(account string) *accountReaders {
-	role, ok := r.roles[account]
-	if !ok {
+	role := r.roles[account]
+	if role == "" {
 		account = "" // every account without a role shares the function's own clients
 	}
 	r.mu.Lock()
@@ -45,11 +45,7 @@ func (r *readers) forAccount(account string) *accountReaders {
 	if ar := r.byAccount[account]; ar != nil {
 		return ar
 	}
-	cfg := r.base.Copy()
-	if ok {
-		cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(r.base), role,
-			func(o *stscreds.AssumeRoleOptions) { o.RoleSessionName = "streamdlq-hydrate" }))
-	}
+	cfg := configFor(r.base, role)
 	ar := &accountReaders{
 		kinesis: stream.NewKinesisReader(kinesis.NewFromConfig(cfg),
 			func(o *stream.KinesisOptions) { o.Deaggregate = r.deaggregate }),
@@ -57,4 +53,15 @@ func (r *readers) forAccount(account string) *accountReaders {
 	}
 	r.byAccount[account] = ar
 	return ar
+}
+
+// configFor returns base with credentials of the assumed role, or base itself when
+// role is empty.
+func configFor(base aws.Config, role string) aws.Config {
+	cfg := base.Copy()
+	if role != "" {
+		cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(base), role,
+			func(o *stscreds.AssumeRoleOptions) { o.RoleSessionName = "streamdlq-hydrate" }))
+	}
+	return cfg
 }

@@ -21,10 +21,12 @@ import (
 	"github.com/streamdlq/streamdlq/internal/awsenv"
 	"github.com/streamdlq/streamdlq/internal/awstest"
 	"github.com/streamdlq/streamdlq/internal/onfailure"
+	"github.com/streamdlq/streamdlq/redrive"
 )
 
-// An operator hydrates a record by hand, then finds and reads it with ls and show.
-func TestHydrateLsShow(t *testing.T) {
+// An operator hydrates a record by hand, finds and reads it with ls and show, plans a
+// redrive with --dry-run (which changes nothing), then redrives it.
+func TestOperatorFlow(t *testing.T) {
 	cfg := awstest.Config(t, awstest.Kinesis, awstest.Moto)
 	ctx := context.Background()
 	k := kinesis.NewFromConfig(cfg)
@@ -80,6 +82,25 @@ func TestHydrateLsShow(t *testing.T) {
 	}
 	if shown = string(mustRun(t, "show", "--payloads", "s3://"+bucket+"/"+sum.Key)); !strings.Contains(shown, "secret-payload-14") {
 		t.Errorf("show --payloads does not print the payloads:\n%s", shown)
+	}
+
+	var plan redrive.Report
+	if err := json.Unmarshal(mustRun(t, "redrive", "--dry-run", "--json"), &plan); err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Targets) != 1 || plan.Targets[0].Target != "kinesis:"+streamARN || plan.Targets[0].Records != 10 || plan.Targets[0].Failures != 1 || plan.Delivered != 0 {
+		t.Fatalf("dry-run plan = %+v, want 1 failure of 10 records to kinesis:%s, nothing sent", plan, streamARN)
+	}
+	text := string(mustRun(t, "redrive", "--dry-run"))
+	if !strings.Contains(text, "would redrive (dry run)") || !strings.Contains(text, "kinesis:"+streamARN) {
+		t.Errorf("dry-run output does not state the plan:\n%s", text)
+	}
+	var done redrive.Report
+	if err := json.Unmarshal(mustRun(t, "redrive", "--json"), &done); err != nil {
+		t.Fatal(err)
+	}
+	if done.Delivered != 10 || done.Removed != 1 || done.Left != 0 {
+		t.Errorf("redrive = delivered %d, removed %d, left %d; want 10, 1, 0 (the dry runs must have left the message)", done.Delivered, done.Removed, done.Left)
 	}
 }
 
