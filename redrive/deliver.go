@@ -246,6 +246,9 @@ func (d *deliverer) adapt(q *queue, batch []*item, throttled []bool, sentAt time
 		used[it.entry.Lane] = true
 	}
 	for l, c := range d.lanes {
+		if used[l] {
+			c.completed(sentAt, now)
+		}
 		switch {
 		case throttled[l]:
 			c.throttled(sentAt, now)

@@ -164,8 +164,9 @@ func (e *env) createStream(t testing.TB, shards int32) string {
 }
 
 // limited is a Kinesis client whose PutRecords goes through kinesislimit, with the
-// stream's shard ranges from ListShards.
-func (e *env) limited(t testing.TB, arn string, refuse func(string, []byte) string) (*kinesis.Client, *kinesislimit.Limiter) {
+// stream's shard ranges from ListShards; with discard, admitted records are
+// acknowledged without reaching kinesis-local.
+func (e *env) limited(t testing.TB, arn string, refuse func(string, []byte) string, discard bool) (*kinesis.Client, *kinesislimit.Limiter) {
 	t.Helper()
 	out, err := e.kinesis.ListShards(context.Background(), &kinesis.ListShardsInput{StreamARN: &arn})
 	if err != nil {
@@ -181,6 +182,9 @@ func (e *env) limited(t testing.TB, arn string, refuse func(string, []byte) stri
 	}
 	lim := kinesislimit.NewLimiter(shards, nil)
 	tr := &kinesislimit.Transport{Limiter: lim, Refuse: refuse}
+	if discard {
+		tr.Next = &kinesislimit.Discard{}
+	}
 	return kinesis.NewFromConfig(e.cfg, func(o *kinesis.Options) { o.HTTPClient = &http.Client{Transport: tr} }), lim
 }
 

@@ -35,7 +35,7 @@ func TestKinesisOrderUnderInjectedFailures(t *testing.T) {
 			return []string{"ProvisionedThroughputExceededException", "InternalFailure"}[rng.IntN(2)]
 		}
 		return ""
-	})
+	}, false)
 	docs := kinesisDocs(arn, 6, 30, 5)
 	e.enqueue(t, docs...)
 	// Random throttles say nothing about capacity; recover fast so the test is quick.

@@ -224,6 +224,19 @@ func (c *controller) take(bytes int) {
 	c.sent = append(c.sent, mark{at: c.at, sent: Rate{1, float64(bytes)}})
 }
 
+// completed moves the marks of a call taken at sentAt to the middle of its round
+// trip, now being when its response came. The stream counted the records at some
+// moment in between: on the way in, before the reply's way back. Counting them from
+// the middle keeps the lane's window from emptying before the shard's does, however
+// long a call waited to be sent, without holding the records for a whole slow round
+// trip.
+func (c *controller) completed(sentAt, now time.Time) {
+	mid := sentAt.Add(now.Sub(sentAt) / 2)
+	for i := len(c.sent) - 1; i >= 0 && c.sent[i].at.Equal(sentAt); i-- {
+		c.sent[i].at = mid
+	}
+}
+
 // throttled cuts the rate once per round trip: throttles reported for a call sent
 // before the last cut were caused by the old rate.
 func (c *controller) throttled(sentAt, now time.Time) {
