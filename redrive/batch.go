@@ -69,16 +69,10 @@ func (d *deliverer) scan(q *queue, ready []bool) []*item {
 	if d.limits.Ordering == OnePerKey {
 		seen = map[string]bool{}
 	}
+	g := newGate(d.lanes, ready)
 	bytes := 0
-	open := 0 // ready lanes that can still take a record
-	for _, r := range ready {
-		if r {
-			open++
-		}
-	}
-	closed := make([]bool, len(ready))
 	end := min(len(q.items), q.head+d.opts.maxScan)
-	for i := q.head; i < end && len(batch) < d.limits.MaxEntries && open > 0; i++ {
+	for i := q.head; i < end && len(batch) < d.limits.MaxEntries && g.open > 0; i++ {
 		it := q.items[i]
 		if it.state != statePending || d.stuck(q, it) {
 			continue
@@ -89,22 +83,49 @@ func (d *deliverer) scan(q *queue, ready []bool) []*item {
 			}
 			seen[it.entry.Key] = true
 		}
-		l, c := it.entry.Lane, d.lanes[it.entry.Lane]
-		if !ready[l] || closed[l] || bytes+it.entry.Size > d.limits.MaxBytes {
+		if bytes+it.entry.Size > d.limits.MaxBytes || !g.take(it.entry) {
 			continue
 		}
-		if !c.canTake(it.entry.Size) {
-			if !c.canTake(1) {
-				closed[l] = true
-				open--
-			}
-			continue
-		}
-		c.take(it.entry.Size)
 		bytes += it.entry.Size
 		batch = append(batch, it)
 	}
 	return batch
+}
+
+// gate hands out the ready lanes' rate to one call, and knows when none is left.
+type gate struct {
+	lanes  []*controller
+	ready  []bool
+	closed []bool
+	open   int // ready lanes that can still take a record
+}
+
+func newGate(lanes []*controller, ready []bool) *gate {
+	g := &gate{lanes: lanes, ready: ready, closed: make([]bool, len(lanes))}
+	for _, r := range ready {
+		if r {
+			g.open++
+		}
+	}
+	return g
+}
+
+// take charges e to its lane if the lane has room, closing the lane once not even
+// the smallest record fits.
+func (g *gate) take(e *Entry) bool {
+	l, c := e.Lane, g.lanes[e.Lane]
+	if !g.ready[l] || g.closed[l] {
+		return false
+	}
+	if !c.canTake(e.Size) {
+		if !c.canTake(1) {
+			g.closed[l] = true
+			g.open--
+		}
+		return false
+	}
+	c.take(e.Size)
+	return true
 }
 
 // prefix fills a call with the consecutive pending records of the first pending key,

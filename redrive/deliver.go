@@ -174,8 +174,22 @@ func (d *deliverer) call(ctx context.Context, q *queue, batch []*item, sentAt ti
 		}
 		outcomes = d.callFailed(err, len(batch))
 	}
-	throttled := make([]bool, len(d.lanes))
-	failed, delivered := false, false
+	throttled, failed, delivered := d.apply(q, batch, outcomes)
+	d.adapt(q, batch, throttled, sentAt)
+	// A call that delivered something shows a working target: its failed records
+	// go again with the next call. Only a call that delivered nothing backs off.
+	if failed && !delivered {
+		d.backoff = min(max(2*d.backoff, 100*time.Millisecond), d.opts.maxBackoff)
+	} else {
+		d.backoff = 0
+	}
+	return nil
+}
+
+// apply settles the batch's items by their outcomes, saying which lanes were
+// throttled and whether anything failed or was delivered.
+func (d *deliverer) apply(q *queue, batch []*item, outcomes []Outcome) (throttled []bool, failed, delivered bool) {
+	throttled = make([]bool, len(d.lanes))
 	for i, it := range batch {
 		switch o := outcomes[i]; o.Status {
 		case Delivered:
@@ -193,15 +207,7 @@ func (d *deliverer) call(ctx context.Context, q *queue, batch []*item, sentAt ti
 			d.retry(q, it, o.Err)
 		}
 	}
-	d.adapt(q, batch, throttled, sentAt)
-	// A call that delivered something shows a working target: its failed records
-	// go again with the next call. Only a call that delivered nothing backs off.
-	if failed && !delivered {
-		d.backoff = min(max(2*d.backoff, 100*time.Millisecond), d.opts.maxBackoff)
-	} else {
-		d.backoff = 0
-	}
-	return nil
+	return throttled, failed, delivered
 }
 
 // callFailed turns a whole-call error into per-entry outcomes.

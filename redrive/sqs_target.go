@@ -91,17 +91,21 @@ func (t *SQSTarget) Send(ctx context.Context, entries []*Entry) ([]Outcome, erro
 	if err != nil {
 		return nil, fmt.Errorf("send %d messages to %s: %w", len(entries), t.url, err)
 	}
-	outcomes := make([]Outcome, len(entries))
-	seen := make([]bool, len(entries))
+	return t.outcomes(out, len(entries)), nil
+}
+
+// outcomes matches a batch's results to its entries by Id; an entry SQS says
+// nothing about failed.
+func (t *SQSTarget) outcomes(out *sqs.SendMessageBatchOutput, n int) []Outcome {
+	outcomes := make([]Outcome, n)
+	seen := make([]bool, n)
 	for _, f := range out.Failed {
-		i, err := strconv.Atoi(aws.ToString(f.Id))
-		if err != nil || i < 0 || i >= len(entries) {
-			continue
+		if i, err := strconv.Atoi(aws.ToString(f.Id)); err == nil && i >= 0 && i < n {
+			outcomes[i], seen[i] = entryOutcome(aws.ToString(f.Code), aws.ToString(f.Message), f.SenderFault), true
 		}
-		outcomes[i], seen[i] = entryOutcome(aws.ToString(f.Code), aws.ToString(f.Message), f.SenderFault), true
 	}
 	for _, s := range out.Successful {
-		if i, err := strconv.Atoi(aws.ToString(s.Id)); err == nil && i >= 0 && i < len(entries) {
+		if i, err := strconv.Atoi(aws.ToString(s.Id)); err == nil && i >= 0 && i < n {
 			outcomes[i], seen[i] = Outcome{Status: Delivered}, true
 		}
 	}
@@ -110,7 +114,7 @@ func (t *SQSTarget) Send(ctx context.Context, entries []*Entry) ([]Outcome, erro
 			outcomes[i] = Outcome{Status: Failed, Err: fmt.Errorf("send to %s: no result for entry %d", t.url, i)}
 		}
 	}
-	return outcomes, nil
+	return outcomes
 }
 
 // groupID fits a key into a FIFO message group id (at most 128 characters of
