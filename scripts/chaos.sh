@@ -24,7 +24,22 @@ echo "== template: scoped identity policies, bucket denies non-TLS"
 go test -count=1 -run 'TestIdentityPoliciesScoped|TestBucketPolicyDeniesInsecureTransport' ./internal/samtemplate
 
 echo "== fuzz ($fuzztime each)"
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+printf '| Package | Target | Fuzzed for | Executions | New interesting inputs | Result |\n|---|---|---|---:|---:|---|\n' >"$results"
 while read -r pkg target; do
   [ -n "$pkg" ] || continue
-  go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "$pkg"
+  log=$(go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "$pkg" 2>&1 | tee /dev/stderr) || {
+    echo "chaos: $pkg $target failed" >&2; exit 1; }
+  # The last progress line: "fuzz: elapsed: 10m0s, execs: 123 (205/sec), new interesting: 4 (total: 50)"
+  last=$(grep -E '^fuzz: elapsed: ' <<<"$log" | tail -n 1)
+  execs=$(sed -nE 's/.*execs: ([0-9]+).*/\1/p' <<<"$last")
+  newer=$(sed -nE 's/.*new interesting: ([0-9]+).*/\1/p' <<<"$last")
+  printf '| `%s` | %s | %s | %s | %s | no crash |\n' "$pkg" "$target" "$fuzztime" "${execs:-?}" "${newer:-?}" >>"$results"
 done < <(scripts/fuzz-targets.sh)
+
+# Put the table between the fuzz markers of RELIABILITY.md.
+awk -v table="$results" '
+  /<!-- chaos: begin fuzz results/ { print; print ""; while ((getline line < table) > 0) print line; print ""; skip = 1; next }
+  /<!-- chaos: end fuzz results/ { skip = 0 }
+  !skip' RELIABILITY.md >RELIABILITY.md.new && mv RELIABILITY.md.new RELIABILITY.md

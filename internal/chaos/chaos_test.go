@@ -58,7 +58,7 @@ func TestChaos(t *testing.T) {
 	}
 	checkNoPayloadLogged(t, logs.Bytes(), payloads)
 	if *report != "" {
-		how := fmt.Sprintf("Last run: %s, %d runs, seeds %d..%d (`go test ./internal/chaos -run TestChaos -chaos.seed=%d -chaos.runs=%d`), %d on-failure events parked after Lambda's retries, %d log bytes scanned for payloads.",
+		how := fmt.Sprintf("Last run: %s, %d runs, seeds %d..%d (`go test ./internal/chaos -run 'TestChaos$' -args -chaos.seed=%d -chaos.runs=%d` under scripts/localaws.sh run), %d on-failure events parked after Lambda's retries, %d log bytes scanned for payloads.",
 			time.Now().UTC().Format("2006-01-02"), m.Runs, *seed, *seed+int64(m.Runs)-1, *seed, m.Runs, m.ParkedEvents, len(logs.Bytes()))
 		if err := chaos.WriteReport(*report, &m, how); err != nil {
 			t.Fatal(err)
