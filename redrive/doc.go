@@ -1,24 +1,42 @@
 // Package redrive replays hydrated failures to their targets under throttle awareness.
 //
-// It reads failures from the SQS DLQ or the S3 archive (both through package archive),
-// routes each by its source stream to a Target — the source Kinesis stream by default,
-// or a consumer Lambda function, an EventBridge bus or an SQS queue — and sends the
-// records in calls that keep the target's request limits, an adaptive rate per target
-// (per shard for Kinesis: AIMD over token buckets, never above a ceiling), and each
-// ordering key's order.
+// A Redriver reads failures from a Source — the SQS DLQ (NewSQSSource) or the S3
+// archive (NewArchiveSource), both through package archive — keeps those the Filter
+// selects, routes each by its source stream to a Target (the source Kinesis stream by
+// default; a consumer Lambda function, an EventBridge bus or an SQS queue by Route),
+// and sends the records in calls that keep the target's request limits, an adaptive
+// rate and each ordering key's order:
+//
+//   - Rate: AIMD per lane (each open shard of a Kinesis target, else the whole
+//     target) over token buckets for records and bytes, never above the ceiling and
+//     never more than one second of it in any sliding second. Throttles — per record,
+//     per entry or per call — cut the rate once per round trip.
+//   - Order: a Kinesis call holds one record per partition key (PutRecords does not
+//     stop at a failed record, so a later record of the key could overtake it); a
+//     Lambda call holds consecutive records of one shard, and a partial batch
+//     response leaves the named record and those after it undelivered. A record given
+//     up on blocks the later records of its key for the rest of the run.
+//   - Time: at ctx's deadline less SafetyMargin (or Budget) no new call starts; what
+//     is pending is handed back and Run returns normally with its Report.
 //
 // No-loss contract. A DLQ message is deleted only after every one of its records was
 // delivered. A partly delivered message is replaced by a message holding only the
-// undelivered records, sent before the old one is deleted, so a crash at any point
-// leaves every undelivered record on the queue (at worst a delivered record is sent
-// again after a crash). A message that cannot be decoded, holds a record its target
-// can never take, or has failed MaxReceiveCount times is moved to the parking queue
-// with the last error as a message attribute.
+// undelivered records (its archive location suffixed ".rest-<first>-<count>" so its
+// claim check never collides with the original's), sent before the old one is
+// deleted; the replacement waits for the next run. A crash at any point therefore
+// leaves every undelivered record queued; at worst a delivered record is sent again.
+// A message that cannot be decoded, holds a record its target can never take, or has
+// been received MaxReceiveCount times without progress is moved as it is to the
+// parking queue with AttrLastError. Messages a run leaves alone (filtered, no route,
+// dry run, nothing delivered) are made visible again when it ends. The archive source
+// changes nothing.
 //
-// Error contract. Run returns an error only when it could not work at all (the source
-// unreadable) or when ctx was cancelled; per-record and per-target failures are counted
-// in the Report, and what was not delivered stays queued. A target that refuses a call
-// outright (missing resource, access denied) is reported as a *TargetError; a record a
-// target can never take as a *RejectedError; a consumer function's failure as a
-// *FunctionError.
+// Error contract. Run returns an error only when the source failed or ctx was
+// cancelled (then nothing is settled after the cancellation); everything else is
+// counted in the Report and stays queued. A target that refuses a call outright
+// (missing resource, access denied) is a *TargetError; a record a target can never
+// take a *RejectedError; a consumer function's failure a *FunctionError; a record not
+// sent for want of time is left with ErrTimeBudget, one stuck behind its key's
+// undelivered record with ErrBlocked. A DynamoDB stream without a route is
+// ErrNoRoute. Payloads never appear in errors.
 package redrive
