@@ -1,0 +1,66 @@
+package chaos
+
+import (
+	"testing"
+
+	"github.com/streamdlq/streamdlq/internal/envelope"
+	"github.com/streamdlq/streamdlq/internal/stream"
+)
+
+// The oracle must see every way a record can go missing or go wrong: these runs are
+// built by hand, so each verdict is known.
+func TestClassify(t *testing.T) {
+	recs := []written{
+		{seq: "10", key: "a", data: []byte("r0"), index: 0},
+		{seq: "20", key: "a", data: []byte("r1"), index: 1},
+		{seq: "30", key: "b", data: []byte("r2"), index: 2},
+	}
+	tests := map[string]struct {
+		f         found
+		afterSend int
+		want      Tally
+	}{
+		"all delivered in order": {
+			f:    found{delivered: map[string]int{"r0": 1, "r1": 1, "r2": 1}, order: []string{"r0", "r2", "r1"}},
+			want: Tally{Records: 3, Delivered: 3},
+		},
+		"one lost": {
+			f:    found{delivered: map[string]int{"r0": 1, "r2": 1}, order: []string{"r0", "r2"}},
+			want: Tally{Records: 3, Delivered: 2, Lost: 1},
+		},
+		"queued, parked and in a gap": {
+			f: found{delivered: map[string]int{}, queued: map[string]bool{"10": true}, archived: map[string]bool{"10": true},
+				parked: []envelope.Failure{{Start: "15", End: "25"}}, gaps: []stream.Gap{{From: "30", To: "30", Reason: stream.GapTrimmed}}},
+			want: Tally{Records: 3, Queued: 1, Parked: 1, Gapped: 1},
+		},
+		"a parked event of another range does not count": {
+			f:    found{delivered: map[string]int{"r0": 1, "r1": 1}, parked: []envelope.Failure{{Start: "31", End: "40"}}},
+			want: Tally{Records: 3, Delivered: 2, Lost: 1},
+		},
+		"duplicate with no fault to explain it": {
+			f:    found{delivered: map[string]int{"r0": 2, "r1": 1, "r2": 1}, order: []string{"r0", "r1", "r2"}},
+			want: Tally{Records: 3, Delivered: 3, Duplicates: 1, Unexplained: 1},
+		},
+		"duplicate after an after-send fault": {
+			f:         found{delivered: map[string]int{"r0": 2, "r1": 1, "r2": 1}, order: []string{"r0", "r1", "r2"}},
+			afterSend: 1,
+			want:      Tally{Records: 3, Delivered: 3, Duplicates: 1},
+		},
+		"a key out of order": {
+			f:    found{delivered: map[string]int{"r0": 1, "r1": 1, "r2": 1}, order: []string{"r1", "r0", "r2"}},
+			want: Tally{Records: 3, Delivered: 3, OutOfOrder: 1},
+		},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			r := &Run{AfterSend: tt.afterSend, Injected: map[Class]int{}}
+			classify(r, recs, tt.f)
+			if r.Tally != tt.want {
+				t.Errorf("got %+v, want %+v", r.Tally, tt.want)
+			}
+			if bad := tt.want.Lost + tt.want.Unexplained + tt.want.OutOfOrder; bad > 0 && len(r.Problems) == 0 {
+				t.Error("got no problem reported, want one")
+			}
+		})
+	}
+}
