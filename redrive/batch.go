@@ -50,10 +50,10 @@ func (d *deliverer) readyLanes(q *queue, now time.Time) ([]bool, time.Duration) 
 	return ready, 0
 }
 
-// stuck settles an item whose key stopped at an undelivered record, reporting whether
+// blocked settles an item whose key stopped at an undelivered record, reporting whether
 // it did.
-func (d *deliverer) stuck(q *queue, it *item) bool {
-	err, ok := q.stuck[it.entry.Key]
+func (d *deliverer) blocked(q *queue, it *item) bool {
+	err, ok := d.stuck[it.entry.Key]
 	if !ok {
 		return false
 	}
@@ -74,7 +74,7 @@ func (d *deliverer) scan(q *queue, ready []bool) []*item {
 	end := min(len(q.items), q.head+d.opts.maxScan)
 	for i := q.head; i < end && len(batch) < d.limits.MaxEntries && g.open > 0; i++ {
 		it := q.items[i]
-		if it.state != statePending || d.stuck(q, it) {
+		if it.state != statePending || d.blocked(q, it) {
 			continue
 		}
 		if seen != nil {
@@ -137,7 +137,7 @@ func (d *deliverer) prefix(q *queue, ready []bool) []*item {
 	end := min(len(q.items), q.head+d.opts.maxScan)
 	for i := q.head; i < end && len(batch) < d.limits.MaxEntries; i++ {
 		it := q.items[i]
-		if it.state != statePending || d.stuck(q, it) {
+		if it.state != statePending || d.blocked(q, it) {
 			continue
 		}
 		if len(batch) == 0 {

@@ -43,11 +43,10 @@ type queue struct {
 	pending   int
 	laneCount []int
 	laneBytes []int
-	stuck     map[string]error // ordering keys that must not advance any more
 }
 
 func newQueue(items []*item, lanes int) *queue {
-	q := &queue{items: items, laneCount: make([]int, lanes), laneBytes: make([]int, lanes), stuck: map[string]error{}}
+	q := &queue{items: items, laneCount: make([]int, lanes), laneBytes: make([]int, lanes)}
 	for _, it := range items {
 		if it.state == statePending {
 			q.pending++
@@ -111,7 +110,10 @@ type deliverer struct {
 	opts    deliveryOptions
 	backoff time.Duration
 	dead    error // a *TargetError: no more calls in this run
-	stats   TargetStats
+	// stuck holds the ordering keys that stopped at an undelivered record: no later
+	// record of theirs goes in this run.
+	stuck map[string]error
+	stats TargetStats
 }
 
 // deliver sends items until each is delivered, rejected or left, or ctx ends. At
@@ -240,7 +242,7 @@ func (d *deliverer) retry(q *queue, it *item, err error) {
 func (d *deliverer) block(q *queue, it *item, s itemState, err error) {
 	q.settle(it, s, err)
 	if d.limits.Ordering != Unordered {
-		q.stuck[it.entry.Key] = err
+		d.stuck[it.entry.Key] = err
 	}
 }
 
@@ -286,7 +288,7 @@ func newDeliverer(t Target, th Throttle, clock Clock, opts deliveryOptions) *del
 	}
 	lane.Ceiling = perLane(th.Ceiling, capacity, n)
 	lane.Start = perLane(th.Start, Rate{}, n)
-	d := &deliverer{target: t, limits: l, clock: clock, opts: opts.withDefaults(), stats: TargetStats{Target: t.Name()}}
+	d := &deliverer{target: t, limits: l, clock: clock, opts: opts.withDefaults(), stats: TargetStats{Target: t.Name()}, stuck: map[string]error{}}
 	now := clock.Now()
 	for range n {
 		d.lanes = append(d.lanes, newController(lane, now))

@@ -2,6 +2,7 @@ package redrive
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -119,6 +120,21 @@ func TestGivingUpBlocksTheKey(t *testing.T) {
 	states := fmt.Sprint(items[2].state == stateLeft, items[4].state == stateLeft, d.stats.Left)
 	if want := "true true 2"; states != want {
 		t.Errorf("got a1 left, a2 left, left count %v, want %v", states, want)
+	}
+	// A later round of the same run: key a stays stopped, key b goes on.
+	var later []*item
+	for i, kd := range [][2]string{{"a", "a3"}, {"b", "b3"}} {
+		e, _ := target.Prepare(kinesisRecord("arn:src", kd[0], 10+i, []byte(kd[1])), Origin{})
+		later = append(later, &item{rec: e.Record, entry: e})
+	}
+	if err := d.deliver(context.Background(), later, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fmt.Sprint(written), "[a0 b0 b1 b2 b3]"; got != want {
+		t.Errorf("got %v after the later round, want %v", got, want)
+	}
+	if !errors.Is(later[0].err, ErrBlocked) {
+		t.Errorf("got a3 left with %v, want %v", later[0].err, ErrBlocked)
 	}
 }
 
