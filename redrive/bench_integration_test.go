@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
 	"github.com/streamdlq/streamdlq/internal/awstest"
+	"github.com/streamdlq/streamdlq/internal/kinesislimit"
 )
 
 // BenchmarkKinesisThrottled redrives into kinesis-local behind kinesislimit (each
@@ -28,13 +29,21 @@ func BenchmarkKinesisThrottled(b *testing.B) {
 	for _, c := range []struct {
 		shards  int32
 		discard bool
-	}{{1, false}, {4, false}, {1, true}, {4, true}} {
+		// blind sets the ceiling to twice the capacity, so that only the throttles
+		// tell the controller where the limit is.
+		blind bool
+	}{{1, false, false}, {4, false, false}, {1, true, false}, {4, true, false}, {1, true, true}} {
 		shards := c.shards
-		sink := "kinesis-local"
+		name := fmt.Sprintf("shards=%d/sink=kinesis-local", shards)
 		if c.discard {
-			sink = "discard"
+			name = fmt.Sprintf("shards=%d/sink=discard", shards)
 		}
-		b.Run(fmt.Sprintf("shards=%d/sink=%s", shards, sink), func(b *testing.B) {
+		th := Throttle{Share: 1}
+		if c.blind {
+			name += "/ceiling=2x"
+			th.Ceiling = Rate{Records: 2 * kinesislimit.RecordsPerSecond, Bytes: 2 * kinesislimit.BytesPerSecond}.scale(float64(shards))
+		}
+		b.Run(name, func(b *testing.B) {
 			const seconds, warmup, size = 20, 6 * time.Second, 16<<10 - 8
 			cfg := awstest.Config(b, awstest.Kinesis)
 			e := &env{cfg: cfg, kinesis: kinesis.NewFromConfig(cfg)}
@@ -48,7 +57,7 @@ func BenchmarkKinesisThrottled(b *testing.B) {
 			capacity := shardCapacityFor(size+8) * float64(shards)
 			var r simResult
 			for i := 0; i < b.N; i++ {
-				d := newDeliverer(target, Throttle{Share: 1}, realClock{}, deliveryOptions{})
+				d := newDeliverer(target, th, realClock{}, deliveryOptions{})
 				items := make([]*item, int(capacity*seconds))
 				for j := range items {
 					e, err := target.Prepare(kinesisRecord(arn, fmt.Sprintf("k%07d", j), j, make([]byte, size)), Origin{})

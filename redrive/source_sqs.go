@@ -93,25 +93,30 @@ func (s *SQSSource) maxReceives() int { return s.opts.MaxReceiveCount }
 
 func (s *SQSSource) heartbeat() time.Duration { return s.opts.VisibilityTimeout / 3 }
 
+// staleReceives is how many receives in a row may bring only messages this run is
+// done with before the queue counts as drained: SQS returns a sample, so one such
+// receive does not prove there is nothing else.
+const staleReceives = 3
+
 // next receives up to MaxMessages new messages, long-polling at most maxWait; it
 // returns none when the queue has nothing this run has not already seen.
 func (s *SQSSource) next(ctx context.Context, maxWait time.Duration) ([]*unit, error) {
 	var units []*unit
 	wait := max(min(s.opts.WaitTime, maxWait), 0)
-	for len(units) < s.opts.MaxMessages {
+	for stale := 0; len(units) < s.opts.MaxMessages && stale < staleReceives; {
 		msgs, err := s.receive(ctx, min(10, s.opts.MaxMessages-len(units)), wait)
 		if err != nil {
 			return units, err
 		}
-		fresh := 0
+		if len(msgs) == 0 {
+			break
+		}
+		stale++
 		for i := range msgs {
 			if u := s.unit(ctx, &msgs[i]); u != nil {
 				units = append(units, u)
-				fresh++
+				stale = 0
 			}
-		}
-		if fresh == 0 {
-			break
 		}
 		wait = 0
 	}
