@@ -11,6 +11,8 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/streamdlq/streamdlq/internal/clock"
 )
 
 // Object content types.
@@ -107,7 +109,7 @@ func (a *Archive) Put(ctx context.Context, doc *Document) (Location, error) {
 		case status == http.StatusPreconditionFailed:
 			return a.existing(ctx, key, in.Metadata)
 		case status == http.StatusConflict && attempt < conflictRetries:
-			if err := sleep(ctx, time.Duration(50<<attempt)*time.Millisecond); err != nil {
+			if err := clock.Sleep(ctx, time.Duration(50<<attempt)*time.Millisecond); err != nil {
 				return Location{}, fmt.Errorf("put s3://%s/%s: %w", a.opts.Bucket, key, err)
 			}
 		default:
@@ -163,15 +165,4 @@ func httpStatus(err error) int {
 		return re.HTTPStatusCode()
 	}
 	return 0
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/streamdlq/streamdlq/internal/clock"
 )
 
 // Backoff is how a reader waits after a throttled call that the SDK's own retries did
@@ -36,7 +38,7 @@ func (b Backoff) withDefaults() Backoff {
 		b.Jitter = func(bound time.Duration) time.Duration { return rand.N(bound + 1) }
 	}
 	if b.Sleep == nil {
-		b.Sleep = sleep
+		b.Sleep = clock.Sleep
 	}
 	return b
 }
@@ -48,17 +50,6 @@ func (b Backoff) bound(attempt int) time.Duration {
 		d *= 2
 	}
 	return min(d, b.Cap)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // backoff waits before retrying a throttled call. A wait that would outlast ctx's
