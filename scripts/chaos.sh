@@ -15,13 +15,16 @@ runs=${CHAOS_RUNS:-500}
 seed=${CHAOS_SEED:-1000}
 fuzztime=${FUZZTIME:-10m}
 
+# Every part runs even when an earlier one failed; the exit status says whether any did.
+failed=()
+
 echo "== fault matrix: $runs runs from seed $seed; hostile inputs; security checks"
 go test -count=1 -timeout 120m -v ./internal/chaos \
-  -args -chaos.runs="$runs" -chaos.seed="$seed" -chaos.report="$PWD/RELIABILITY.md" |
-  grep -v '^{' # the flow's own log lines are scanned by the test, not shown
+  -args -chaos.runs="$runs" -chaos.seed="$seed" -chaos.report="$PWD/RELIABILITY.md" || failed+=("internal/chaos")
 
 echo "== template: scoped identity policies, bucket denies non-TLS"
-go test -count=1 -run 'TestIdentityPoliciesScoped|TestBucketPolicyDeniesInsecureTransport' ./internal/samtemplate
+go test -count=1 -run 'TestIdentityPoliciesScoped|TestBucketPolicyDeniesInsecureTransport' ./internal/samtemplate ||
+  failed+=("internal/samtemplate policies")
 
 echo "== fuzz ($fuzztime each)"
 results=$(mktemp)
@@ -29,13 +32,14 @@ trap 'rm -f "$results"' EXIT
 printf '| Package | Target | Fuzzed for | Executions | New interesting inputs | Result |\n|---|---|---|---:|---:|---|\n' >"$results"
 while read -r pkg target; do
   [ -n "$pkg" ] || continue
+  result="no crash"
   log=$(go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "$pkg" 2>&1 | tee /dev/stderr) || {
-    echo "chaos: $pkg $target failed" >&2; exit 1; }
+    result="**failed** (input under $pkg/testdata/fuzz/$target)"; failed+=("$pkg $target"); }
   # The last progress line: "fuzz: elapsed: 10m0s, execs: 123 (205/sec), new interesting: 4 (total: 50)"
   last=$(grep -E '^fuzz: elapsed: ' <<<"$log" | tail -n 1)
   execs=$(sed -nE 's/.*execs: ([0-9]+).*/\1/p' <<<"$last")
   newer=$(sed -nE 's/.*new interesting: ([0-9]+).*/\1/p' <<<"$last")
-  printf '| `%s` | %s | %s | %s | %s | no crash |\n' "$pkg" "$target" "$fuzztime" "${execs:-?}" "${newer:-?}" >>"$results"
+  printf '| `%s` | %s | %s | %s | %s | %s |\n' "$pkg" "$target" "$fuzztime" "${execs:-?}" "${newer:-?}" "$result" >>"$results"
 done < <(scripts/fuzz-targets.sh)
 
 # Put the table between the fuzz markers of RELIABILITY.md.
@@ -43,3 +47,8 @@ awk -v table="$results" '
   /<!-- chaos: begin fuzz results/ { print; print ""; while ((getline line < table) > 0) print line; print ""; skip = 1; next }
   /<!-- chaos: end fuzz results/ { skip = 0 }
   !skip' RELIABILITY.md >RELIABILITY.md.new && mv RELIABILITY.md.new RELIABILITY.md
+
+if [ ${#failed[@]} -gt 0 ]; then
+  printf 'chaos: failed: %s\n' "${failed[@]}" >&2
+  exit 1
+fi

@@ -35,9 +35,13 @@ func TestChaos(t *testing.T) {
 	}
 	var m chaos.Matrix
 	var payloads [][]byte
+	settings := chaos.DefaultSettings
+	if testing.Verbose() && *runs == 1 {
+		settings.Trace = func(call int, service, op, fate string) { t.Logf("call %2d %s %s: %s", call, service, op, fate) }
+	}
 	start := time.Now()
 	for i := range *runs {
-		r, err := w.Run(ctx, *seed+int64(i), chaos.DefaultSettings)
+		r, err := w.Run(ctx, *seed+int64(i), settings)
 		if err != nil {
 			t.Fatalf("seed %d: %v", *seed+int64(i), err)
 		}

@@ -65,6 +65,8 @@ type Injector struct {
 
 	Injected  map[Class]int // faults injected, by class
 	AfterSend int           // faults injected after the service processed the call
+	// Trace, when set, is told every call attempt and its fate (replaying a seed).
+	Trace func(call int, service, op, fate string)
 }
 
 // NewInjector returns an injector for the enabled classes.
@@ -142,6 +144,7 @@ func (i *Injector) Middleware(stack *middleware.Stack) error {
 	return stack.Deserialize.Add(middleware.DeserializeMiddlewareFunc("chaosFaults",
 		func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
 			f := i.decide(middleware.GetServiceID(ctx), middleware.GetOperationName(ctx))
+			i.trace(ctx, f)
 			if f == nil {
 				return next.HandleDeserialize(ctx, in)
 			}
@@ -157,6 +160,20 @@ func (i *Injector) Middleware(stack *middleware.Stack) error {
 			}
 			return middleware.DeserializeOutput{}, middleware.Metadata{}, f.err
 		}), middleware.After)
+}
+
+func (i *Injector) trace(ctx context.Context, f *fault) {
+	if i.Trace == nil {
+		return
+	}
+	fate := "ok"
+	if f != nil {
+		fate = string(f.class) + map[bool]string{true: " after send", false: " before send"}[f.after]
+	}
+	i.mu.Lock()
+	n := i.calls
+	i.mu.Unlock()
+	i.Trace(n, middleware.GetServiceID(ctx), middleware.GetOperationName(ctx), fate)
 }
 
 // faultError builds the error a service gives for a fault of class c, wrapped as the

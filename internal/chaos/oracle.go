@@ -101,6 +101,9 @@ func classify(r *Run, recs []written, f found) {
 			r.Parked++
 		case gapHas(f.gaps, rec.seq):
 			r.Gapped++
+		case f.archived[rec.seq]:
+			r.Lost++ // the redrive reads the DLQ: a record only in the archive is never redriven
+			r.Problems = append(r.Problems, fmt.Sprintf("record %d (%s) lost: archived, but neither queued nor delivered", rec.index, rec.seq))
 		default:
 			r.Lost++
 			r.Problems = append(r.Problems, fmt.Sprintf("record %d (%s) lost: not delivered, queued, parked or in a gap", rec.index, rec.seq))

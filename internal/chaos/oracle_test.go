@@ -33,6 +33,10 @@ func TestClassify(t *testing.T) {
 				parked: []envelope.Failure{{Start: "15", End: "25"}}, gaps: []stream.Gap{{From: "30", To: "30", Reason: stream.GapTrimmed}}},
 			want: Tally{Records: 3, Queued: 1, Parked: 1, Gapped: 1},
 		},
+		"archived but not queued": {
+			f:    found{delivered: map[string]int{"r0": 1, "r1": 1}, archived: map[string]bool{"30": true}},
+			want: Tally{Records: 3, Delivered: 2, Lost: 1},
+		},
 		"a parked event of another range does not count": {
 			f:    found{delivered: map[string]int{"r0": 1, "r1": 1}, parked: []envelope.Failure{{Start: "31", End: "40"}}},
 			want: Tally{Records: 3, Delivered: 2, Lost: 1},

@@ -22,6 +22,9 @@ import (
 
 // Settings tune the runs.
 type Settings struct {
+	// Trace, when set, is told every SDK call attempt of the flow and its fate.
+	Trace func(call int, service, op, fate string)
+
 	MinRecords, MaxRecords int     // written to the source per run
 	ClassChance            float64 // chance that each fault class is enabled in a run
 	Rate                   float64 // chance that an SDK call attempt fails, per enabled call class
@@ -94,6 +97,7 @@ func (w *World) Run(ctx context.Context, seed int64, s Settings) (*Run, error) {
 	rng := rand.New(rand.NewPCG(uint64(seed), 1))
 	p := newPlan(rng, s)
 	inj := NewInjector(rand.New(rand.NewPCG(uint64(seed), 2)), p.enabled, s.Rate)
+	inj.Trace = s.Trace
 	r := &Run{Seed: seed, Injected: inj.Injected}
 	for _, c := range Classes {
 		if p.enabled[c] {
