@@ -27,16 +27,16 @@ go test -count=1 -run 'TestIdentityPoliciesScoped|TestBucketPolicyDeniesInsecure
   failed+=("internal/samtemplate policies")
 
 echo "== fuzz ($fuzztime each)"
-results=$(mktemp)
-trap 'rm -f "$results"' EXIT
+results=$(mktemp) out=$(mktemp)
+trap 'rm -f "$results" "$out"' EXIT
 printf '| Package | Target | Fuzzed for | Executions | New interesting inputs | Result |\n|---|---|---|---:|---:|---|\n' >"$results"
 while read -r pkg target; do
   [ -n "$pkg" ] || continue
   result="no crash"
-  log=$(go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "$pkg" 2>&1 | tee /dev/stderr) || {
+  go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "$pkg" 2>&1 | tee "$out" || {
     result="**failed** (input under $pkg/testdata/fuzz/$target)"; failed+=("$pkg $target"); }
   # The last progress line: "fuzz: elapsed: 10m0s, execs: 123 (205/sec), new interesting: 4 (total: 50)"
-  last=$(grep -E '^fuzz: elapsed: ' <<<"$log" | tail -n 1)
+  last=$(grep -E '^fuzz: elapsed: ' "$out" | tail -n 1)
   execs=$(sed -nE 's/.*execs: ([0-9]+).*/\1/p' <<<"$last")
   newer=$(sed -nE 's/.*new interesting: ([0-9]+).*/\1/p' <<<"$last")
   printf '| `%s` | %s | %s | %s | %s | %s |\n' "$pkg" "$target" "$fuzztime" "${execs:-?}" "${newer:-?}" "$result" >>"$results"
