@@ -74,6 +74,13 @@ func (c *Capture) Run(ctx context.Context, doc *archive.Document) (Captured, err
 		return out, err
 	}
 	if out.MessageID == "" {
+		if !loc.Created {
+			// A retry can read less than the attempt that archived (records trimmed
+			// since, a denied read): queue what the archive holds, never less.
+			if doc, err = c.archive.Get(ctx, loc.Key); err != nil {
+				return out, fmt.Errorf("read archived failure %s: %w", loc.Key, err)
+			}
+		}
 		sent, err := c.queue.Send(ctx, doc, loc)
 		if err != nil {
 			return out, err
