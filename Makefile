@@ -16,9 +16,12 @@ all: test
 install:
 	$(LOCALAWS) install
 
-## test: everything CI runs — static checks, unit + integration tests against the
-## local AWS, short fuzzing, the template checks and the short chaos run.
+## test: everything CI runs — go.mod tidy, gofmt, vet, staticcheck, unit + integration
+## tests with the race detector against the local AWS, short fuzzing, the template
+## checks and the short chaos run. (The tidy check needs the module proxy, so it runs
+## before the offline, loopback-only namespace.)
 test: install
+	go mod tidy -diff
 	$(LOCALAWS) run scripts/test.sh
 
 ## demo: the main job on a local AWS — failed batches rescued, archived, queued and

@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/streamdlq/streamdlq/internal/awstest"
 	"github.com/streamdlq/streamdlq/internal/stream"
+	"github.com/streamdlq/streamdlq/internal/testkit"
 )
 
 // localAWS is the moto-backed S3 and SQS of `make test`.
@@ -24,7 +24,7 @@ type localAWS struct {
 }
 
 func newLocalAWS(t *testing.T) localAWS {
-	cfg := awstest.Config(t, awstest.Moto)
+	cfg := testkit.Config(t, testkit.Moto)
 	return localAWS{
 		s3:  s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }),
 		sqs: sqs.NewFromConfig(cfg),
@@ -33,7 +33,7 @@ func newLocalAWS(t *testing.T) localAWS {
 
 func (l localAWS) bucket(t *testing.T) string {
 	t.Helper()
-	name := awstest.Name(t, "arch")
+	name := testkit.Name(t, "arch")
 	if _, err := l.s3.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: &name}); err != nil {
 		t.Fatalf("create bucket: %v", err)
 	}
@@ -42,7 +42,7 @@ func (l localAWS) bucket(t *testing.T) string {
 
 func (l localAWS) queue(t *testing.T, maxSize string) string {
 	t.Helper()
-	in := &sqs.CreateQueueInput{QueueName: aws.String(awstest.Name(t, "dlq"))}
+	in := &sqs.CreateQueueInput{QueueName: aws.String(testkit.Name(t, "dlq"))}
 	if maxSize != "" {
 		in.Attributes = map[string]string{"MaximumMessageSize": maxSize}
 	}

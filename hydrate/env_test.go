@@ -22,7 +22,7 @@ import (
 	"github.com/streamdlq/streamdlq/archive"
 	"github.com/streamdlq/streamdlq/hydrate"
 	"github.com/streamdlq/streamdlq/internal/awsenv"
-	"github.com/streamdlq/streamdlq/internal/awstest"
+	"github.com/streamdlq/streamdlq/internal/testkit"
 )
 
 // env is one test's slice of the local AWS: a stream, the archive bucket, the DLQ, and
@@ -41,19 +41,19 @@ type env struct {
 
 func newEnv(t *testing.T, queueAttrs map[string]string) *env {
 	t.Helper()
-	cfg := awstest.Config(t, awstest.Kinesis, awstest.Moto)
+	cfg := testkit.Config(t, testkit.Kinesis, testkit.Moto)
 	e := &env{cfg: cfg, faults: &faults{}}
 	e.cfg.APIOptions = append(e.cfg.APIOptions, e.faults.add)
 	ctx := context.Background()
 	e.s3, e.sqs = awsenv.S3(cfg), sqs.NewFromConfig(cfg)
-	e.streamARN = createStream(t, kinesis.NewFromConfig(cfg), awstest.Name(t, "s"), 2)
-	e.bucket = awstest.Name(t, "b")
+	e.streamARN = createStream(t, kinesis.NewFromConfig(cfg), testkit.Name(t, "s"), 2)
+	e.bucket = testkit.Name(t, "b")
 	if _, err := e.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &e.bucket}); err != nil {
 		t.Fatal(err)
 	}
-	e.dlqURL = createQueue(t, e.sqs, awstest.Name(t, "dlq"), queueAttrs)
-	e.eventsURL = createQueue(t, e.sqs, awstest.Name(t, "ev"), nil)
-	e.bus = awstest.Name(t, "bus")
+	e.dlqURL = createQueue(t, e.sqs, testkit.Name(t, "dlq"), queueAttrs)
+	e.eventsURL = createQueue(t, e.sqs, testkit.Name(t, "ev"), nil)
+	e.bus = testkit.Name(t, "bus")
 	routeBusToQueue(t, eventbridge.NewFromConfig(cfg), e.sqs, e.bus, e.eventsURL)
 	return e
 }

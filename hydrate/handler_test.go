@@ -16,7 +16,7 @@ import (
 
 	"github.com/streamdlq/streamdlq/archive"
 	"github.com/streamdlq/streamdlq/hydrate"
-	"github.com/streamdlq/streamdlq/internal/onfailure"
+	"github.com/streamdlq/streamdlq/internal/testkit/onfailure"
 )
 
 const topic = "arn:aws:sns:us-east-1:000000000000:streamdlq-on-failure"
@@ -236,10 +236,10 @@ func TestHandleSQSPartialBatch(t *testing.T) {
 // Every real on-failure record shape is captured. Their streams do not exist here, so
 // each is archived and queued with its metadata and status unreadable: the failure
 // never disappears.
-func TestHandleSharedFixtures(t *testing.T) {
-	files, _ := filepath.Glob("../../shared/fixtures/*.json")
+func TestHandleFixtures(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.json")
 	if len(files) == 0 {
-		t.Fatal("no fixtures in ../../shared/fixtures")
+		t.Fatal("no fixtures in testdata")
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {

@@ -4,14 +4,14 @@ import (
 	"context"
 	"testing"
 
-	"github.com/streamdlq/streamdlq/internal/awstest"
+	"github.com/streamdlq/streamdlq/internal/testkit"
 )
 
 // A stream of another account is read with the role mapped to that account, assumed
 // through STS (moto's here) and cached; every other account uses the function's own
 // credentials.
 func TestReadersAssumeTheAccountsRole(t *testing.T) {
-	base := awstest.Config(t, awstest.Moto)
+	base := testkit.Config(t, testkit.Moto)
 	ctx := context.Background()
 	own, err := base.Credentials.Retrieve(ctx)
 	if err != nil {
@@ -40,7 +40,8 @@ func TestReadersAssumeTheAccountsRole(t *testing.T) {
 	if r.forAccount("111122223333") != r.forAccount("777788889999") {
 		t.Error("unmapped accounts do not share the function's own readers")
 	}
-	if r.forAccount("444455556666") != r.forAccount("444455556666") {
+	mapped := r.forAccount("444455556666")
+	if again := r.forAccount("444455556666"); again != mapped {
 		t.Error("the mapped account's readers are built again on each call, losing the credentials cache")
 	}
 }

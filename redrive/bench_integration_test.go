@@ -8,8 +8,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
-	"github.com/streamdlq/streamdlq/internal/awstest"
-	"github.com/streamdlq/streamdlq/internal/kinesislimit"
+	"github.com/streamdlq/streamdlq/internal/testkit"
+	"github.com/streamdlq/streamdlq/internal/testkit/kinesislimit"
 )
 
 // BenchmarkKinesisThrottled redrives into kinesis-local behind kinesislimit (each
@@ -45,7 +45,7 @@ func BenchmarkKinesisThrottled(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			const seconds, warmup, size = 20, 6 * time.Second, 16<<10 - 8
-			cfg := awstest.Config(b, awstest.Kinesis)
+			cfg := testkit.Config(b, testkit.Kinesis)
 			e := &env{cfg: cfg, kinesis: kinesis.NewFromConfig(cfg)}
 			arn := e.createStream(b, shards)
 			client, lim := e.limited(b, arn, nil, c.discard)

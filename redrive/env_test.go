@@ -19,9 +19,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/streamdlq/streamdlq/archive"
-	"github.com/streamdlq/streamdlq/internal/awstest"
-	"github.com/streamdlq/streamdlq/internal/kinesislimit"
 	"github.com/streamdlq/streamdlq/internal/stream"
+	"github.com/streamdlq/streamdlq/internal/testkit"
+	"github.com/streamdlq/streamdlq/internal/testkit/kinesislimit"
 )
 
 // env is the local AWS for one integration test: an archive bucket, a DLQ and a
@@ -40,13 +40,13 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	cfg := awstest.Config(t, awstest.Kinesis, awstest.Moto)
+	cfg := testkit.Config(t, testkit.Kinesis, testkit.Moto)
 	e := &env{
 		cfg:     cfg,
 		kinesis: kinesis.NewFromConfig(cfg),
 		sqs:     sqs.NewFromConfig(cfg),
 		s3:      s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }),
-		bucket:  awstest.Name(t, "arc"),
+		bucket:  testkit.Name(t, "arc"),
 	}
 	ctx := context.Background()
 	if _, err := e.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &e.bucket}); err != nil {
@@ -60,7 +60,7 @@ func newEnv(t *testing.T) *env {
 
 func (e *env) createQueue(t *testing.T, prefix string) string {
 	t.Helper()
-	out, err := e.sqs.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(awstest.Name(t, prefix))})
+	out, err := e.sqs.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(testkit.Name(t, prefix))})
 	if err != nil {
 		t.Fatalf("create queue: %v", err)
 	}
@@ -148,7 +148,7 @@ func (e *env) depth(t *testing.T, url string) int {
 func (e *env) createStream(t testing.TB, shards int32) string {
 	t.Helper()
 	ctx := context.Background()
-	name := awstest.Name(t, "rd")
+	name := testkit.Name(t, "rd")
 	if _, err := e.kinesis.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: &name, ShardCount: &shards}); err != nil {
 		t.Fatalf("create stream: %v", err)
 	}

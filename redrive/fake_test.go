@@ -10,8 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
-	"github.com/streamdlq/streamdlq/internal/kinesislimit"
 	"github.com/streamdlq/streamdlq/internal/stream"
+	"github.com/streamdlq/streamdlq/internal/testkit/kinesislimit"
 )
 
 // simClock is a clock that moves only when slept on or advanced, so a run is

@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/streamdlq/streamdlq/archive"
-	"github.com/streamdlq/streamdlq/internal/awstest"
+	"github.com/streamdlq/streamdlq/internal/testkit"
 )
 
 // TestPartialDeliveryShrinksMessage: a function that keeps failing from one record on
@@ -152,7 +152,7 @@ func TestPoisonIsParked(t *testing.T) {
 func TestDryRunSendsNothing(t *testing.T) {
 	e := newEnv(t)
 	sink := e.createQueue(t, "sink")
-	ddbARN := "arn:aws:dynamodb:us-east-1:123456789012:table/" + awstest.Name(t, "t") + "/stream/2025-01-01T00:00:00.000"
+	ddbARN := "arn:aws:dynamodb:us-east-1:123456789012:table/" + testkit.Name(t, "t") + "/stream/2025-01-01T00:00:00.000"
 	e.enqueue(t, kinesisDocs("arn:aws:kinesis:us-east-1:123456789012:stream/orders", 3, 5, 2)...)
 	e.enqueue(t, dynamoDocs(ddbARN, 2, 4)...)
 	rep, err := New(e.source(), func(o *Options) {

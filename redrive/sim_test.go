@@ -9,7 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
-	"github.com/streamdlq/streamdlq/internal/kinesislimit"
+	"github.com/streamdlq/streamdlq/internal/testkit/kinesislimit"
 )
 
 // simResult is what a simulated redrive achieved after warm-up.

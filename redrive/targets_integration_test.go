@@ -15,8 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/streamdlq/streamdlq/archive"
-	"github.com/streamdlq/streamdlq/internal/awstest"
 	"github.com/streamdlq/streamdlq/internal/stream"
+	"github.com/streamdlq/streamdlq/internal/testkit"
 )
 
 // TestEveryRecordArrivesOnce: with nothing failing, every record of every failure
@@ -48,7 +48,7 @@ func TestEveryRecordArrivesOnce(t *testing.T) {
 			var source string
 			var docs []*archive.Document
 			if tt.dynamo {
-				source = "arn:aws:dynamodb:us-east-1:123456789012:table/" + awstest.Name(t, "t") + "/stream/2025-01-01T00:00:00.000"
+				source = "arn:aws:dynamodb:us-east-1:123456789012:table/" + testkit.Name(t, "t") + "/stream/2025-01-01T00:00:00.000"
 				docs = dynamoDocs(source, 4, 15)
 			} else {
 				source = e.createStream(t, 2)
@@ -87,7 +87,7 @@ func lambdaSetup(t *testing.T, e *env, o *Options, source string) func() []strin
 func eventBridgeSetup(t *testing.T, e *env, o *Options, _ string) func() []string {
 	ctx := context.Background()
 	eb := eventbridge.NewFromConfig(e.cfg)
-	bus := awstest.Name(t, "bus")
+	bus := testkit.Name(t, "bus")
 	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: &bus}); err != nil {
 		t.Fatalf("create bus: %v", err)
 	}

@@ -2,7 +2,7 @@
 # bench.sh — run by `make bench` inside the local AWS (scripts/localaws.sh run).
 #
 # Runs the benchmarks that hold the design's performance figures, saves their raw
-# output under .cache/bench/, and has cmd/benchreport add a dated table (value, floor,
+# output under .cache/bench/, and has test/bench/benchreport add a dated table (value, floor,
 # ratio) at the top of BENCHMARKS.md's "Latest" part.
 #
 #   BENCH_COUNT=5 make bench      repeat each benchmark (medians in the table; raw
@@ -30,11 +30,11 @@ bench ./archive '^BenchmarkEncode$/^object$/^(kinesis|dynamodb)$/^klauspost-(def
 bench ./archive '^BenchmarkEncode$/^message$/^(kinesis|dynamodb)$' 1s
 bench ./redrive '^BenchmarkControllerSimulated$' 1x
 # Against the local AWS: read cost, end to end, and the built bootstraps.
-bench ./internal/bench '^BenchmarkDynamoDBRead$' 3x
-bench ./internal/bench '^BenchmarkHydrate$/^e2e-records=10$' 20x
-bench ./internal/bench '^BenchmarkHydrate$/^(e2e-records=10000|rss-records=10000)$' 3x
-bench ./internal/bench '^BenchmarkColdStart$' 1x
+bench ./test/bench '^BenchmarkDynamoDBRead$' 3x
+bench ./test/bench '^BenchmarkHydrate$/^e2e-records=10$' 20x
+bench ./test/bench '^BenchmarkHydrate$/^(e2e-records=10000|rss-records=10000)$' 3x
+bench ./test/bench '^BenchmarkColdStart$' 1x
 # Last: kinesis-local takes minutes to take the 25,000 records this one writes.
 bench ./internal/stream '^BenchmarkKinesisRead$' 1x
 
-go run ./cmd/benchreport -raw "$out" -commit "$commit"
+go run ./test/bench/benchreport -raw "$out" -commit "$commit"

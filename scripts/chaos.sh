@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # chaos.sh — run by `make chaos` inside the local AWS (scripts/localaws.sh run).
 #
-# The long reliability run: the seeded fault matrix (internal/chaos) for CHAOS_RUNS
+# The long reliability run: the seeded fault matrix (test/chaos) for CHAOS_RUNS
 # runs from CHAOS_SEED, writing its table into RELIABILITY.md; the hostile-input and
 # security tests; the template's policy checks; then every fuzz target for FUZZTIME.
 # `make test` runs the same matrix for 50 runs (the package's default).
 #
 #   CHAOS_RUNS=500 CHAOS_SEED=1000 FUZZTIME=10m make chaos     (the defaults)
-#   go test ./internal/chaos -run 'TestChaos$' -v -args -chaos.seed=S -chaos.runs=1
+#   go test ./test/chaos -run 'TestChaos$' -v -args -chaos.seed=S -chaos.runs=1
 #                                       replays run S (under scripts/localaws.sh run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,12 +19,12 @@ fuzztime=${FUZZTIME:-10m}
 failed=()
 
 echo "== fault matrix: $runs runs from seed $seed; hostile inputs; security checks"
-go test -count=1 -timeout 120m -v ./internal/chaos \
-  -args -chaos.runs="$runs" -chaos.seed="$seed" -chaos.report="$PWD/RELIABILITY.md" || failed+=("internal/chaos")
+go test -count=1 -timeout 120m -v ./test/chaos \
+  -args -chaos.runs="$runs" -chaos.seed="$seed" -chaos.report="$PWD/RELIABILITY.md" || failed+=("test/chaos")
 
 echo "== template: scoped identity policies, bucket denies non-TLS"
-go test -count=1 -run 'TestIdentityPoliciesScoped|TestBucketPolicyDeniesInsecureTransport' ./internal/samtemplate ||
-  failed+=("internal/samtemplate policies")
+go test -count=1 -run 'TestIdentityPoliciesScoped|TestBucketPolicyDeniesInsecureTransport' ./test/template ||
+  failed+=("test/template policies")
 
 echo "== fuzz ($fuzztime each)"
 results=$(mktemp) out=$(mktemp)

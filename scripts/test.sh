@@ -4,13 +4,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 fuzztime=${FUZZTIME:-10s}
 
-echo "== gofmt, go vet"
+echo "== gofmt, go vet, staticcheck (pinned in go.mod's tool line)"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))
 if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted"; exit 1; fi
 go vet ./...
+go tool staticcheck ./...
 
-echo "== go test (unit + integration against the local AWS)"
-go test ${GO_TEST_FLAGS:--count=1 -timeout 20m} ./...
+echo "== go test -race (unit + integration against the local AWS)"
+go test -race ${GO_TEST_FLAGS:--count=1 -timeout 20m} ./...
 
 for check in scripts/check-*.sh; do
   [ -e "$check" ] || continue

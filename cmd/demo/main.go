@@ -1,5 +1,5 @@
 // Command demo is `make demo`: the 60-second tour of streamdlq on the local AWS that
-// scripts/localaws.sh starts. See internal/demo.
+// scripts/localaws.sh starts. See cmd/demo.
 package main
 
 import (
@@ -8,14 +8,13 @@ import (
 	"os"
 
 	"github.com/streamdlq/streamdlq/internal/awsenv"
-	"github.com/streamdlq/streamdlq/internal/demo"
 )
 
 func main() {
 	ctx := context.Background()
 	cfg, err := awsenv.Load(ctx)
 	if err == nil {
-		err = demo.Run(ctx, cfg, os.Stdout)
+		err = Run(ctx, cfg, os.Stdout)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)

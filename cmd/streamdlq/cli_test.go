@@ -19,18 +19,18 @@ import (
 
 	"github.com/streamdlq/streamdlq/archive"
 	"github.com/streamdlq/streamdlq/internal/awsenv"
-	"github.com/streamdlq/streamdlq/internal/awstest"
-	"github.com/streamdlq/streamdlq/internal/onfailure"
+	"github.com/streamdlq/streamdlq/internal/testkit"
+	"github.com/streamdlq/streamdlq/internal/testkit/onfailure"
 	"github.com/streamdlq/streamdlq/redrive"
 )
 
 // An operator hydrates a record by hand, finds and reads it with ls and show, plans a
 // redrive with --dry-run (which changes nothing), then redrives it.
 func TestOperatorFlow(t *testing.T) {
-	cfg := awstest.Config(t, awstest.Kinesis, awstest.Moto)
+	cfg := testkit.Config(t, testkit.Kinesis, testkit.Moto)
 	ctx := context.Background()
 	k := kinesis.NewFromConfig(cfg)
-	name, bucket, queue := awstest.Name(t, "s"), awstest.Name(t, "b"), awstest.Name(t, "q")
+	name, bucket, queue := testkit.Name(t, "s"), testkit.Name(t, "b"), testkit.Name(t, "q")
 	if _, err := k.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: &name, ShardCount: aws.Int32(1)}); err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 	"github.com/aws/smithy-go/middleware"
 
-	"github.com/streamdlq/streamdlq/internal/awstest"
+	"github.com/streamdlq/streamdlq/internal/testkit"
 )
 
 // change is a write the test made, as the stream recorded it.
@@ -31,7 +31,7 @@ type ddbTable struct {
 
 func streamsClient(t testing.TB, stack ...func(*middleware.Stack) error) *dynamodbstreams.Client {
 	t.Helper()
-	cfg := awstest.Config(t, awstest.DynamoDB, awstest.DynamoDBStreams)
+	cfg := testkit.Config(t, testkit.DynamoDB, testkit.DynamoDBStreams)
 	return dynamodbstreams.NewFromConfig(cfg, func(o *dynamodbstreams.Options) { o.APIOptions = append(o.APIOptions, stack...) })
 }
 
@@ -40,8 +40,8 @@ func streamsClient(t testing.TB, stack ...func(*middleware.Stack) error) *dynamo
 func newDDBTable(t *testing.T, n int) ddbTable {
 	t.Helper()
 	ctx := context.Background()
-	db := dynamodb.NewFromConfig(awstest.Config(t, awstest.DynamoDB))
-	name := awstest.Name(t, "t")
+	db := dynamodb.NewFromConfig(testkit.Config(t, testkit.DynamoDB))
+	name := testkit.Name(t, "t")
 	out, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName:            aws.String(name),
 		AttributeDefinitions: []ddb.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddb.ScalarAttributeTypeS}},
@@ -243,7 +243,7 @@ func TestDynamoDBReadStream(t *testing.T) {
 }
 
 func TestDynamoDBReadStreamMissing(t *testing.T) {
-	r := Range{StreamARN: "arn:aws:dynamodb:us-east-1:000000000000:table/" + awstest.Name(t, "gone") + "/stream/2024-01-01T00:00:00.000",
+	r := Range{StreamARN: "arn:aws:dynamodb:us-east-1:000000000000:table/" + testkit.Name(t, "gone") + "/stream/2024-01-01T00:00:00.000",
 		ShardID: "shardId-00000001573689847184-864758bb", Start: "800000000003126276362", End: "800000000003126276462"}
 	_, err := NewDynamoDBReader(streamsClient(t)).Read(context.Background(), r)
 	var u *UnreadableError

@@ -16,7 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/smithy-go/middleware"
 
-	"github.com/streamdlq/streamdlq/internal/awstest"
+	"github.com/streamdlq/streamdlq/internal/testkit"
 )
 
 // put is a record the test wrote, as PutRecords placed it.
@@ -28,7 +28,7 @@ type put struct {
 // kinesisClient returns a client for kinesis-local; stack adds test middleware.
 func kinesisClient(t testing.TB, stack ...func(*middleware.Stack) error) *kinesis.Client {
 	t.Helper()
-	cfg := awstest.Config(t, awstest.Kinesis)
+	cfg := testkit.Config(t, testkit.Kinesis)
 	return kinesis.NewFromConfig(cfg, func(o *kinesis.Options) { o.APIOptions = append(o.APIOptions, stack...) })
 }
 
@@ -37,7 +37,7 @@ func kinesisClient(t testing.TB, stack ...func(*middleware.Stack) error) *kinesi
 func createStream(t testing.TB, c *kinesis.Client, shards int32) string {
 	t.Helper()
 	ctx := context.Background()
-	name := awstest.Name(t, "s")
+	name := testkit.Name(t, "s")
 	if _, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(name), ShardCount: aws.Int32(shards)}); err != nil {
 		t.Fatalf("create stream: %v", err)
 	}
@@ -374,7 +374,7 @@ func TestKinesisReadTrimmed(t *testing.T) {
 
 func TestKinesisReadStreamMissing(t *testing.T) {
 	c := kinesisClient(t)
-	r := Range{StreamARN: "arn:aws:kinesis:us-east-1:000000000000:stream/" + awstest.Name(t, "gone"), ShardID: "shardId-000000000000", Start: "1", End: "2"}
+	r := Range{StreamARN: "arn:aws:kinesis:us-east-1:000000000000:stream/" + testkit.Name(t, "gone"), ShardID: "shardId-000000000000", Start: "1", End: "2"}
 	_, err := NewKinesisReader(c).Read(context.Background(), r)
 	var u *UnreadableError
 	if !errors.As(err, &u) || u.Reason != UnreadableNotFound {

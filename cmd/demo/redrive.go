@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/rs/zerolog"
+
+	"github.com/streamdlq/streamdlq/redrive"
+)
+
+// ReplayQueueName receives the DynamoDB failure's records: a DynamoDB stream cannot be
+// written to, so its failures go to a function, a bus or a queue.
+const ReplayQueueName = "customers-replay"
+
+// redriveAll runs the redrive as the scheduled function would: Kinesis failures back
+// to their stream, the DynamoDB one to a queue. It returns the records delivered per
+// batch label.
+func redriveAll(ctx context.Context, cfg aws.Config, res resources, batches []failedBatch, p *printer) (map[string]bool, error) {
+	p.step("redrive: replay from the DLQ — back to the stream, per-key order kept, at a pace the shards take")
+	replayURL, err := createQueue(ctx, sqs.NewFromConfig(cfg), ReplayQueueName, nil)
+	if err != nil {
+		return nil, err
+	}
+	route, err := redrive.ParseRoute(TableName + "=" + redrive.PrefixSQS + replayURL)
+	if err != nil {
+		return nil, err
+	}
+	c := redrive.Config{DLQURL: res.dlqURL, ParkingURL: res.parkingURL, ArchiveBucket: BucketName, Routes: []redrive.Route{route}}
+	quiet := zerolog.New(io.Discard).WithContext(ctx)
+	rep, err := redrive.NewFromConfig(cfg, c).Run(quiet)
+	if err != nil {
+		return nil, fmt.Errorf("redrive: %w", err)
+	}
+	targetOf := func(b failedBatch) string {
+		if b.source == "dynamodb" {
+			return redrive.PrefixSQS + replayURL
+		}
+		return redrive.PrefixKinesis + b.streamARN
+	}
+	// A batch is replayed when its target delivered everything routed to it.
+	replayed := map[string]bool{}
+	for _, t := range rep.Targets {
+		p.line("%-60s %4d records delivered in %3d calls, %d throttled, %d left", shorten(t.Target), t.Delivered, t.Calls, t.Throttled, t.Left)
+		for _, b := range batches {
+			if targetOf(b) == t.Target && t.Left == 0 && t.Delivered > 0 {
+				replayed[b.label] = true
+			}
+		}
+	}
+	depth, err := queueDepth(ctx, sqs.NewFromConfig(cfg), res.dlqURL)
+	if err != nil {
+		return nil, err
+	}
+	p.line("DLQ now holds %d messages: each was deleted only after all its records arrived (%d removed)", depth, rep.Removed)
+	return replayed, nil
+}
+
+func shorten(target string) string {
+	if len(target) > 60 {
+		return target[:57] + "..."
+	}
+	return target
+}

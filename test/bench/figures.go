@@ -1,0 +1,57 @@
+package bench
+
+import "fmt"
+
+// Figures are the measurements BENCHMARKS.md tracks, with the floors the design
+// sets: the least possible API calls per hydrated batch, encode throughput and
+// allocations, peak RSS, cold start, binary size, and redrive's use of a stream's
+// write capacity.
+func Figures() []Figure {
+	var fs []Figure
+	for _, n := range []int{1, 100, 10_000, 25_000} {
+		fs = append(fs, Figure{Name: fmt.Sprintf("Kinesis read, N=%d: API calls per batch", n), Package: "internal/stream",
+			Benchmark: fmt.Sprintf("BenchmarkKinesisRead/N=%d", n), Unit: "apicalls/batch", Dir: AtMost, FloorUnit: "min-apicalls/batch"})
+	}
+	for _, n := range []int{1, 100, 10_000, 25_000} {
+		fs = append(fs, Figure{Name: fmt.Sprintf("DynamoDB Streams read, N=%d: API calls per batch", n), Package: "test/bench",
+			Benchmark: fmt.Sprintf("BenchmarkDynamoDBRead/records=%d", n), Unit: "calls/read", Dir: AtMost, FloorUnit: "min-calls/read"})
+	}
+	for _, shape := range []string{"kinesis", "dynamodb"} {
+		for _, form := range []struct{ name, bench string }{
+			{"archive object (JSON Lines + gzip)", "BenchmarkEncode/object/" + shape + "/klauspost-default"},
+			{"DLQ message body", "BenchmarkEncode/message/" + shape},
+		} {
+			fs = append(fs,
+				Figure{Name: fmt.Sprintf("Encode %s records → %s, payload per CPU-second", shape, form.name), Package: "archive", Benchmark: form.bench, Unit: "MB/cpu-s", Dir: AtLeast, Floor: 100},
+				Figure{Name: fmt.Sprintf("Encode %s records → %s: allocations", shape, form.name), Package: "archive", Benchmark: form.bench, Unit: "allocs/record", Dir: AtMost, Floor: 5})
+		}
+	}
+	for _, shape := range []string{"kinesis", "dynamodb"} {
+		fs = append(fs, Figure{Name: fmt.Sprintf("For comparison: %s archive object with gzip BestSpeed", shape), Package: "archive",
+			Benchmark: "BenchmarkEncode/object/" + shape + "/klauspost-speed", Unit: "MB/cpu-s", Dir: NoFloor})
+	}
+	fs = append(fs, Figure{Name: "Peak RSS of the hydrate bootstrap, 10,000 records / 6 MB batch", Package: "test/bench",
+		Benchmark: "BenchmarkHydrate/rss-records=10000", Unit: "peak-rss-MB", Dir: AtMost, Floor: 64})
+	for _, fn := range []string{"hydrate", "redrive"} {
+		fs = append(fs,
+			Figure{Name: fn + " bootstrap cold start (process start → first /next), median of 20", Package: "test/bench",
+				Benchmark: "BenchmarkColdStart/" + fn, Unit: "init-ms-median", Dir: AtMost, Floor: 30},
+			Figure{Name: fn + " bootstrap size (linux/amd64, stripped)", Package: "test/bench",
+				Benchmark: "BenchmarkColdStart/" + fn, Unit: "binary-MB", Dir: AtMost, Floor: 20})
+	}
+	for _, shards := range []int{1, 4} {
+		bench := fmt.Sprintf("BenchmarkControllerSimulated/shards=%d", shards)
+		fs = append(fs,
+			Figure{Name: fmt.Sprintf("Redrive to Kinesis, %d shard(s): delivered / capacity after warm-up", shards), Package: "redrive",
+				Benchmark: bench, Unit: "capacity-fraction", Dir: AtLeast, Floor: 0.90},
+			Figure{Name: fmt.Sprintf("Redrive to Kinesis, %d shard(s): throttled fraction after warm-up", shards), Package: "redrive",
+				Benchmark: bench, Unit: "throttled-fraction", Dir: AtMost, Floor: 0.05})
+	}
+	for _, n := range []int{10, 10_000} {
+		bench := fmt.Sprintf("BenchmarkHydrate/e2e-records=%d", n)
+		fs = append(fs,
+			Figure{Name: fmt.Sprintf("End to end hydrate → archive → DLQ, %d-record failures", n), Package: "test/bench", Benchmark: bench, Unit: "failures/s", Dir: NoFloor},
+			Figure{Name: fmt.Sprintf("End to end hydrate → archive → DLQ, %d-record failures", n), Package: "test/bench", Benchmark: bench, Unit: "records/s", Dir: NoFloor})
+	}
+	return fs
+}

@@ -1,0 +1,95 @@
+package bench_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+
+	"github.com/streamdlq/streamdlq/hydrate"
+	"github.com/streamdlq/streamdlq/internal/testkit"
+	"github.com/streamdlq/streamdlq/internal/testkit/onfailure"
+)
+
+const topicARN = "arn:aws:sns:us-east-1:000000000000:streamdlq-on-failure"
+
+// largeRecords and largeSize make the 10,000-record / 6 MB batch of the memory floor.
+const (
+	largeRecords = 10_000
+	largeSize    = 600
+)
+
+// failedBatch is one shard's records and the on-failure records naming them.
+type failedBatch struct {
+	streamARN string
+	recs      shardRecords
+}
+
+// onFailure returns the SNS event for the batch's first n records. Each day gives a
+// distinct failure (the archive key is dated by the first record's arrival), so
+// repeated iterations archive and queue anew instead of finding a duplicate.
+func (f failedBatch) onFailure(n, day int) []byte {
+	at := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC).AddDate(0, 0, day)
+	rec := onfailure.Record(onfailure.Batch{Source: "kinesis", StreamARN: f.streamARN, ShardID: f.recs.shard,
+		Start: f.recs.seqs[0], End: f.recs.seqs[n-1], BatchSize: n, Time: at})
+	return onfailure.SNSEvent(topicARN, rec)
+}
+
+func newFailedBatch(b *testing.B, cfg aws.Config, n, size int) failedBatch {
+	k := kinesis.NewFromConfig(cfg)
+	arn := createStream(b, k, 1)
+	return failedBatch{streamARN: arn, recs: putRecords(b, k, arn, n, size)}
+}
+
+// BenchmarkHydrate runs failures end to end on the local AWS: the hydrate handler
+// reads the records back, archives them to S3 and queues them on the DLQ (a claim
+// check for the large batch). It reports failures/s and records/s in process, and
+// the peak RSS of the built bootstrap hydrating the large batch under the Runtime API.
+func BenchmarkHydrate(b *testing.B) {
+	cfg := testkit.Config(b, testkit.Kinesis, testkit.Moto)
+	// kinesis-local slows down as a shard grows, so the small batches get a small
+	// stream of their own rather than the start of the large one.
+	// Writing the large batch takes kinesis-local a while: only when a sub-benchmark
+	// that needs it runs.
+	small := sync.OnceValue(func() failedBatch { return newFailedBatch(b, cfg, 100, largeSize) })
+	large := sync.OnceValue(func() failedBatch { return newFailedBatch(b, cfg, largeRecords, largeSize) })
+	dest := createDestinations(b, cfg)
+	c := hydrate.Config{ArchiveBucket: dest.bucket, ArchivePrefix: "bench", DLQURL: dest.dlqURL}
+	c.Allowed, _ = hydrate.ParseAllowlist("arn:aws:kinesis:us-east-1:000000000000:stream/*")
+	day := 0
+	for _, batch := range []struct {
+		n int
+		f func() failedBatch
+	}{{10, small}, {largeRecords, large}} {
+		n := batch.n
+		b.Run(fmt.Sprintf("e2e-records=%d", n), func(b *testing.B) {
+			h := hydrate.NewFromConfig(cfg, c, false)
+			f := batch.f()
+			for b.Loop() {
+				day++
+				if _, err := h.Handle(context.Background(), f.onFailure(n, day)); err != nil {
+					b.Fatalf("Handle: %v", err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "failures/s")
+			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+	b.Run(fmt.Sprintf("rss-records=%d", largeRecords), func(b *testing.B) {
+		bin := buildBootstrap(b, "hydrate")
+		f := large()
+		env := append(hostEnv(), "STREAMDLQ_ALLOWED_STREAMS="+f.streamARN, "STREAMDLQ_ARCHIVE_BUCKET="+dest.bucket,
+			"STREAMDLQ_ARCHIVE_PREFIX=rss", "STREAMDLQ_DLQ_URL="+dest.dlqURL)
+		var peak float64
+		for b.Loop() {
+			day++
+			peak = max(peak, peakRSS(b, bin, env, f.onFailure(largeRecords, day)))
+		}
+		b.ReportMetric(peak, "peak-rss-MB")
+		b.ReportMetric(float64(f.recs.bytes)/(1<<20), "payload-MB")
+	})
+}

@@ -1,0 +1,291 @@
+package chaos
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/streamdlq/streamdlq/archive"
+	"github.com/streamdlq/streamdlq/hydrate"
+	"github.com/streamdlq/streamdlq/internal/awsenv"
+	"github.com/streamdlq/streamdlq/internal/testkit/onfailure"
+	"github.com/streamdlq/streamdlq/redrive"
+)
+
+// Settings tune the runs.
+type Settings struct {
+	// Trace, when set, is told every SDK call attempt of the flow and its fate.
+	Trace func(call int, service, op, fate string)
+
+	MinRecords, MaxRecords int     // written to the source per run
+	ClassChance            float64 // chance that each fault class is enabled in a run
+	Rate                   float64 // chance that an SDK call attempt fails, per enabled call class
+}
+
+// DefaultSettings keep a run around a second on the local AWS.
+var DefaultSettings = Settings{MinRecords: 4, MaxRecords: 24, ClassChance: 0.3, Rate: 0.08}
+
+// Lambda's behaviour the runs play.
+const (
+	asyncAttempts   = 3 // an async invocation and Lambda's two retries
+	redriveRuns     = 4 // scheduled redrive invocations within a run
+	visibility      = 2 * time.Second
+	maxReceives     = 3
+	hydrateMaxCalls = 12 // a crash strikes at one of the first this many SDK calls
+	redriveMaxCalls = 16
+	topicARN        = "arn:aws:sns:us-east-1:000000000000:streamdlq-on-failure"
+)
+
+// Run is what one seeded run did and what the oracle found.
+type Run struct {
+	Seed      int64
+	Enabled   []Class
+	Injected  map[Class]int
+	AfterSend int // faults after the service acted (crashes included): what makes duplicates
+	Tally
+	ParkedEvents int // on-failure events parked after Lambda's retries
+	Problems     []string
+	Payloads     [][]byte // the records' data, for the log scan
+	Errors       []string // why invocations failed, for a failing run's report
+}
+
+// written is a record the run put on the source stream.
+type written struct {
+	seq, key string
+	data     []byte
+	index    int
+	failure  int // which on-failure record names it
+}
+
+// plan is a run's random choices, drawn before anything happens.
+type plan struct {
+	enabled    map[Class]bool
+	records    int
+	failures   int
+	keys       int
+	maxMessage int // the DLQ's MaximumMessageSize
+	lateDup    bool
+}
+
+func newPlan(rng *rand.Rand, s Settings) plan {
+	p := plan{enabled: map[Class]bool{}, records: s.MinRecords + rng.IntN(s.MaxRecords-s.MinRecords+1),
+		failures: 1 + rng.IntN(2), keys: 1 + rng.IntN(4), maxMessage: 262144, lateDup: rng.IntN(2) == 0}
+	for _, c := range Classes {
+		if rng.Float64() < s.ClassChance {
+			p.enabled[c] = true
+		}
+	}
+	if rng.IntN(4) == 0 {
+		p.maxMessage = 2048 // most documents become claim checks
+	}
+	return p
+}
+
+// Run plays one seeded run: records written, their batch given up on, the on-failure
+// records delivered through SNS to the hydrate function (retried and finally parked as
+// Lambda does), the DLQ redriven to the target stream by scheduled runs, and then the
+// oracle's check of every record.
+func (w *World) Run(ctx context.Context, seed int64, s Settings) (*Run, error) {
+	rng := rand.New(rand.NewPCG(uint64(seed), 1))
+	p := newPlan(rng, s)
+	inj := NewInjector(rand.New(rand.NewPCG(uint64(seed), 2)), p.enabled, s.Rate)
+	inj.Trace = s.Trace
+	r := &Run{Seed: seed, Injected: inj.Injected}
+	for _, c := range Classes {
+		if p.enabled[c] {
+			r.Enabled = append(r.Enabled, c)
+		}
+	}
+	if err := w.streamsForRun(ctx); err != nil {
+		return nil, err
+	}
+	name := fmt.Sprintf("%s-%d", w.name, seed)
+	q, err := w.createQueues(ctx, name, p.maxMessage)
+	if err != nil {
+		return nil, err
+	}
+	defer w.deleteQueues(ctx, q)
+	recs, err := w.write(ctx, seed, rng, p)
+	if err != nil {
+		return nil, err
+	}
+	for _, rec := range recs {
+		r.Payloads = append(r.Payloads, rec.data)
+	}
+	if p.enabled[Trimmed] && len(recs) > 1 {
+		t := 1 + rng.IntN(len(recs)-1)
+		inj.Trim(w.source, w.sourceShard, recs[t].seq, recs[t-1].seq)
+	}
+	env := &runEnv{World: w, inj: inj, cfg: w.faulty(inj), q: q, prefix: name, run: r}
+	if err := env.play(ctx, recs, p); err != nil {
+		return nil, err
+	}
+	r.AfterSend = inj.AfterSend
+	return r, w.check(ctx, env, recs)
+}
+
+// write puts the run's records on the source stream. Each payload carries a secret
+// the log scan looks for.
+func (w *World) write(ctx context.Context, seed int64, rng *rand.Rand, p plan) ([]written, error) {
+	recs := make([]written, p.records)
+	entries := make([]ktypes.PutRecordsRequestEntry, p.records)
+	for i := range recs {
+		recs[i] = written{index: i, key: fmt.Sprintf("key-%d", rng.IntN(p.keys)),
+			data: fmt.Appendf(nil, `{"run":%d,"i":%d,"secret":"s3cr3t-%d-%d-%x"}`, seed, i, seed, i, rng.Uint64())}
+		entries[i] = ktypes.PutRecordsRequestEntry{Data: recs[i].data, PartitionKey: aws.String(recs[i].key)}
+	}
+	out, err := w.k.PutRecords(ctx, &kinesis.PutRecordsInput{StreamARN: &w.source, Records: entries})
+	if err != nil || aws.ToInt32(out.FailedRecordCount) > 0 {
+		return nil, fmt.Errorf("put records: %v (%d failed)", err, aws.ToInt32(out.FailedRecordCount))
+	}
+	cut := len(recs)
+	if p.failures == 2 && len(recs) > 1 {
+		cut = 1 + rng.IntN(len(recs)-1)
+	}
+	for i, e := range out.Records {
+		recs[i].seq = aws.ToString(e.SequenceNumber)
+		if i >= cut {
+			recs[i].failure = 1
+		}
+	}
+	return recs, nil
+}
+
+// runEnv is what a run's steps share.
+type runEnv struct {
+	*World
+	inj    *Injector
+	cfg    aws.Config
+	q      queues
+	prefix string
+	run    *Run
+}
+
+// play delivers the on-failure records and redrives; SNS duplicates come right away
+// or after the redrive, when the first copy's message is long gone from the DLQ.
+func (e *runEnv) play(ctx context.Context, recs []written, p plan) error {
+	var late [][]byte
+	for f := 0; f <= recs[len(recs)-1].failure; f++ {
+		payload := e.onFailure(recs, f)
+		copies := 1
+		if p.enabled[Duplicate] {
+			e.inj.count(Duplicate)
+			if !p.lateDup {
+				copies = 2
+			} else {
+				late = append(late, payload)
+			}
+		}
+		for range copies {
+			if err := e.invoke(ctx, payload); err != nil {
+				return err
+			}
+		}
+	}
+	if err := e.redrive(ctx); err != nil {
+		return err
+	}
+	for _, payload := range late {
+		if err := e.invoke(ctx, payload); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *runEnv) onFailure(recs []written, f int) []byte {
+	var mine []written
+	for _, r := range recs {
+		if r.failure == f {
+			mine = append(mine, r)
+		}
+	}
+	return onfailure.SNSEvent(topicARN, onfailure.Record(onfailure.Batch{Source: "kinesis", StreamARN: e.source,
+		ShardID: e.sourceShard, Start: mine[0].seq, End: mine[len(mine)-1].seq, BatchSize: len(mine),
+		Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}))
+}
+
+// invoke is an asynchronous invocation of the hydrate function: each attempt in a
+// fresh process, up to Lambda's two retries, then the event is parked in the
+// function's OnFailure destination with its payload.
+func (e *runEnv) invoke(ctx context.Context, payload []byte) error {
+	c := hydrate.Config{ArchiveBucket: e.bucket, ArchivePrefix: e.prefix, DLQURL: e.q.dlq, EventBus: e.bus}
+	c.Allowed, _ = hydrate.ParseAllowlist(e.source)
+	for range asyncAttempts {
+		pctx, done := e.inj.Process(ctx, hydrateMaxCalls)
+		_, err := hydrate.NewFromConfig(e.cfg, c, false).Handle(pctx, payload)
+		done()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err == nil {
+			return nil
+		}
+		e.run.Errors = append(e.run.Errors, "hydrate: "+err.Error())
+	}
+	e.run.ParkedEvents++
+	return e.park(ctx, payload)
+}
+
+// park sends what Lambda sends an async invocation's OnFailure destination.
+func (e *runEnv) park(ctx context.Context, payload []byte) error {
+	body, err := json.Marshal(map[string]any{
+		"version": "1.0", "timestamp": time.Now().UTC().Format(time.RFC3339Nano),
+		"requestContext":  map[string]any{"condition": "RetriesExhausted", "approximateInvokeCount": asyncAttempts},
+		"requestPayload":  json.RawMessage(payload),
+		"responseContext": map[string]any{"statusCode": 200, "functionError": "Unhandled"},
+	})
+	if err != nil {
+		return err
+	}
+	_, err = e.sqs.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &e.q.parked, MessageBody: aws.String(string(body))})
+	return err
+}
+
+// redrive runs scheduled redrives until one drains the DLQ cleanly. A crashed run's
+// messages come back when their visibility timeout ends, before the next run.
+func (e *runEnv) redrive(ctx context.Context) error {
+	for range redriveRuns {
+		pctx, done := e.inj.Process(ctx, redriveMaxCalls)
+		rep, err := e.redriver().Run(pctx)
+		crashed := Crashed(pctx)
+		done()
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case crashed:
+			time.Sleep(visibility)
+		case err == nil && rep.Kept == 0 && rep.Replaced == 0 && len(rep.Errors) == 0:
+			return nil
+		}
+	}
+	return nil
+}
+
+func (e *runEnv) redriver() *redrive.Redriver {
+	sqsc, s3c := sqs.NewFromConfig(e.cfg), awsenv.S3(e.cfg)
+	arc := archive.New(s3c, func(o *archive.Options) { o.Bucket, o.Prefix = e.bucket, e.prefix })
+	queue := archive.NewQueue(sqsc, func(o *archive.QueueOptions) { o.URL, o.Archive = e.q.dlq, arc })
+	src := redrive.NewSQSSource(sqsc, s3c, queue, func(o *redrive.SQSSourceOptions) {
+		o.URL, o.ParkURL, o.Bucket, o.Prefix = e.q.dlq, e.q.parking, e.bucket, e.prefix
+		o.MaxReceiveCount, o.VisibilityTimeout, o.WaitTime = maxReceives, visibility, 0
+	})
+	return redrive.New(src, func(o *redrive.Options) {
+		o.Kinesis = kinesis.NewFromConfig(e.cfg)
+		o.Routes = []redrive.Route{{Pattern: e.source, Target: redrive.PrefixKinesis + e.target}}
+		o.Budget, o.SafetyMargin = 10*time.Second, 0
+	})
+}
+
+func (i *Injector) count(c Class) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.Injected[c]++
+}

@@ -1,0 +1,217 @@
+package template
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// unscopable lists the actions AWS authorizes only on Resource "*", with why each is
+// needed. EMF metrics need no cloudwatch:PutMetricData, so it is empty; an entry here
+// must say which AWS documentation makes the action unscopable.
+var unscopable = map[string]string{}
+
+var actionName = regexp.MustCompile(`^[a-z0-9-]+:[A-Za-z0-9]+$`)
+
+// statement is one policy statement with where it came from.
+type statement struct {
+	where string
+	node  *yaml.Node
+}
+
+// identityStatements returns every statement of the roles' inline policies and of
+// standalone IAM policies, each !If branch separately.
+func identityStatements(tpl *yaml.Node) []statement {
+	var out []statement
+	add := func(where string, doc *yaml.Node) {
+		for i, s := range items(get(doc, "Statement")) {
+			out = append(out, statement{fmt.Sprintf("%s statement %d (%s)", where, i, short(get(s, "Sid"))), s})
+		}
+	}
+	for name, r := range resources(tpl, "AWS::IAM::Role") {
+		for _, p := range items(get(r, "Properties", "Policies")) {
+			add(name+" "+short(get(p, "PolicyName")), get(p, "PolicyDocument"))
+		}
+	}
+	for _, typ := range []string{"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"} {
+		for name, r := range resources(tpl, typ) {
+			add(name, get(r, "Properties", "PolicyDocument"))
+		}
+	}
+	return out
+}
+
+func TestIdentityPoliciesScoped(t *testing.T) {
+	stmts := identityStatements(loadTemplate(t))
+	if len(stmts) < 10 {
+		t.Fatalf("got %d identity policy statements, want the roles' statements (>= 10)", len(stmts))
+	}
+	for _, s := range stmts {
+		if get(s.node, "NotAction") != nil || get(s.node, "NotResource") != nil || short(get(s.node, "Effect")) != "Allow" {
+			t.Errorf("%s: want Effect Allow with Action and Resource, no Not*", s.where)
+		}
+		actions := items(get(s.node, "Action"))
+		for _, a := range actions {
+			if custom(a) || !actionName.MatchString(a.Value) {
+				t.Errorf("%s: action %s: want a literal service:Action without wildcards", s.where, short(a))
+			}
+		}
+		for _, r := range items(get(s.node, "Resource")) {
+			if err := scopedResource(r); err != nil && !allUnscopable(actions) {
+				t.Errorf("%s: resource %s: %v", s.where, short(r), err)
+			}
+		}
+	}
+}
+
+// scopedResource accepts an ARN literal, an ARN built by !Sub, an attribute or
+// parameter reference, or a parameter split into ARNs; never "*" or an ARN whose
+// account or service part is a wildcard.
+func scopedResource(r *yaml.Node) error {
+	switch {
+	case r == nil:
+		return fmt.Errorf("missing")
+	case r.Tag == "!GetAtt" || r.Tag == "!Ref" || r.Tag == "!Split" || r.Tag == "!Select":
+		return nil
+	case r.Kind != yaml.ScalarNode:
+		return fmt.Errorf("want an ARN, !Sub, !GetAtt, !Ref or !Split")
+	}
+	v := r.Value
+	if !strings.HasPrefix(v, "arn:") && !strings.HasPrefix(v, "${") {
+		return fmt.Errorf("want an ARN")
+	}
+	if parts := strings.SplitN(v, ":", 6); strings.HasPrefix(v, "arn:") && (len(parts) < 6 || strings.Contains(parts[2], "*") || strings.Contains(parts[4], "*")) {
+		return fmt.Errorf("want service and account named")
+	}
+	return nil
+}
+
+func allUnscopable(actions []*yaml.Node) bool {
+	for _, a := range actions {
+		if _, ok := unscopable[a.Value]; !ok {
+			return false
+		}
+	}
+	return len(actions) > 0
+}
+
+func TestBucketPolicyDeniesInsecureTransport(t *testing.T) {
+	tpl := loadTemplate(t)
+	doc := mustGet(t, tpl, "Resources", "ArchiveBucketPolicy", "Properties", "PolicyDocument")
+	if got := short(mustGet(t, tpl, "Resources", "ArchiveBucketPolicy", "Properties", "Bucket")); got != "!Ref ArchiveBucket" {
+		t.Fatalf("bucket policy bucket: got %s, want !Ref ArchiveBucket", got)
+	}
+	for _, s := range items(get(doc, "Statement")) {
+		if short(get(s, "Effect")) != "Deny" || short(get(s, "Principal")) != "*" || short(get(s, "Condition", "Bool", "aws:SecureTransport")) != "false" {
+			continue
+		}
+		var onBucket, onObjects bool
+		for _, r := range items(get(s, "Resource")) {
+			onBucket = onBucket || short(r) == "!GetAtt ArchiveBucket.Arn"
+			onObjects = onObjects || short(r) == "!Sub ${ArchiveBucket.Arn}/*"
+		}
+		if short(get(s, "Action")) == "s3:*" && onBucket && onObjects {
+			return
+		}
+	}
+	t.Error("ArchiveBucketPolicy: got no Deny s3:* on the bucket and its objects when aws:SecureTransport is false")
+}
+
+func TestTopicPolicyAdmitsOnlyPublishers(t *testing.T) {
+	tpl := loadTemplate(t)
+	props := mustGet(t, tpl, "Resources", "OnFailureTopicPolicy", "Properties")
+	if topics := items(get(props, "Topics")); len(topics) != 1 || short(topics[0]) != "!Ref OnFailureTopic" {
+		t.Fatalf("topic policy Topics: want [!Ref OnFailureTopic]")
+	}
+	allows := 0
+	for _, s := range items(get(props, "PolicyDocument", "Statement")) {
+		if short(get(s, "Effect")) != "Allow" {
+			continue
+		}
+		allows++
+		if got := short(get(s, "Action")); got != "sns:Publish" {
+			t.Errorf("topic Allow action: got %s, want sns:Publish only", got)
+		}
+		for _, p := range branches(get(s, "Principal", "AWS")) {
+			if !refs(p, "PublisherPrincipals") && short(p) != "!Ref AWS::AccountId" {
+				t.Errorf("topic Allow principal: got %s, want PublisherPrincipals or this account", short(p))
+			}
+		}
+		if get(s, "Principal", "Service") != nil || short(get(s, "Principal")) == "*" {
+			t.Errorf("topic Allow: got principal %s, want only the listed publishers", short(get(s, "Principal")))
+		}
+	}
+	if allows == 0 {
+		t.Error("topic policy: got no Allow, want publishers admitted")
+	}
+}
+
+func TestServicePrincipalsConfused(t *testing.T) {
+	tpl := loadTemplate(t)
+	for _, typ := range []string{"AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy", "AWS::S3::BucketPolicy"} {
+		for name, r := range resources(tpl, typ) {
+			for _, s := range items(get(r, "Properties", "PolicyDocument", "Statement")) {
+				if short(get(s, "Effect")) != "Allow" || get(s, "Principal", "Service") == nil {
+					continue
+				}
+				c := get(s, "Condition")
+				if !refs(c, "OnFailureTopic") && !refs(c, "AWS::AccountId") && get(c, "ArnEquals", "aws:SourceArn") == nil {
+					t.Errorf("%s: service principal %s allowed without an aws:SourceArn/SourceAccount condition", name, short(get(s, "Principal", "Service")))
+				}
+			}
+		}
+	}
+}
+
+// The role map is padded to ten entries; entry N must be granted under HasRoleN and
+// read from the same index, or a role would be granted under the wrong condition.
+func TestRoleMapEntriesLineUp(t *testing.T) {
+	tpl := loadTemplate(t)
+	var grant *yaml.Node
+	for _, s := range identityStatements(tpl) {
+		if short(get(s.node, "Sid")) == "AssumeCrossAccountReaders" {
+			grant = s.node
+		}
+	}
+	if grant == nil {
+		t.Fatal("HydrateRole: got no AssumeCrossAccountReaders statement")
+	}
+	entries := get(grant, "Resource").Content
+	if len(entries) != 10 {
+		t.Fatalf("AssumeCrossAccountReaders resources: got %d, want 10", len(entries))
+	}
+	for i, e := range entries {
+		cond := "HasRoleMap"
+		if i > 0 {
+			cond = fmt.Sprintf("HasRole%d", i+1)
+			if e.Tag != "!If" || e.Content[0].Value != cond {
+				t.Errorf("entry %d: want !If [%s, ...]", i, cond)
+				continue
+			}
+			e = e.Content[1]
+		}
+		if got := selectIndex(e.Content[1].Content[1].Content[1].Content[0]); got != i {
+			t.Errorf("entry %d: got !Select %d of the role map, want %d", i, got, i)
+		}
+		if i > 0 {
+			if got := selectIndex(mustGet(t, tpl, "Conditions", cond).Content[0].Content[0]); got != i {
+				t.Errorf("condition %s: got !Select %d, want %d", cond, got, i)
+			}
+		}
+	}
+}
+
+// selectIndex returns N of a "!Select [N, ...]" node, or -1.
+func selectIndex(n *yaml.Node) int {
+	if n == nil || n.Tag != "!Select" || len(n.Content) != 2 {
+		return -1
+	}
+	var i int
+	if _, err := fmt.Sscan(n.Content[0].Value, &i); err != nil {
+		return -1
+	}
+	return i
+}
