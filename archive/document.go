@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/streamdlq/streamdlq/internal/stream"
+	"github.com/streamdlq/streamdlq/archive/batch"
 )
 
 // Hydration statuses.
@@ -25,7 +25,7 @@ const (
 // archived, queued on the DLQ and redriven.
 type Document struct {
 	Failure   json.RawMessage `json:"failure"`
-	Records   []stream.Record `json:"Records"`
+	Records   []batch.Record  `json:"Records"`
 	Hydration Hydration       `json:"hydration"`
 }
 
@@ -45,11 +45,11 @@ type Hydration struct {
 	// received when absent); it dates the archive key.
 	FirstArrival time.Time `json:"firstArrival"`
 
-	Expected   int          `json:"expected"` // batchSize
-	Fetched    int          `json:"fetched"`
-	Gaps       []stream.Gap `json:"gaps,omitempty"`
-	Calls      int          `json:"apiCalls"`
-	HydratedAt time.Time    `json:"hydratedAt"`
+	Expected   int         `json:"expected"` // batchSize
+	Fetched    int         `json:"fetched"`
+	Gaps       []batch.Gap `json:"gaps,omitempty"`
+	Calls      int         `json:"apiCalls"`
+	HydratedAt time.Time   `json:"hydratedAt"`
 	// From says where the records came from: "stream" (read back by shard iterator)
 	// or "s3-payload" (carried by an S3 on-failure destination object).
 	From string `json:"from"`

@@ -8,7 +8,7 @@ import (
 	"io"
 	"unicode/utf8"
 
-	"github.com/streamdlq/streamdlq/internal/stream"
+	"github.com/streamdlq/streamdlq/archive/batch"
 )
 
 // FormatVersion is the value of the "streamdlq" key that marks an archive object's
@@ -119,8 +119,8 @@ func (p *pieces) trailer(b []byte) ([]byte, error) {
 
 var errEmptyRecord = errors.New("record is neither Kinesis nor DynamoDB")
 
-// record appends r exactly as stream.Record.MarshalJSON would.
-func (p *pieces) record(b []byte, r *stream.Record) ([]byte, error) {
+// record appends r exactly as batch.Record.MarshalJSON would.
+func (p *pieces) record(b []byte, r *batch.Record) ([]byte, error) {
 	switch {
 	case r.Kinesis != nil:
 		return appendKinesis(b, r.Kinesis), nil

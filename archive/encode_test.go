@@ -10,32 +10,32 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamdlq/streamdlq/archive/batch"
+
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/klauspost/compress/gzip"
-
-	"github.com/streamdlq/streamdlq/internal/stream"
 )
 
 func TestAppendKinesisMatchesEncodingJSON(t *testing.T) {
 	sub := uint64(7)
-	cases := map[string]func(k *stream.KinesisEventRecord){
-		"plain":       func(k *stream.KinesisEventRecord) {},
-		"nil data":    func(k *stream.KinesisEventRecord) { k.Kinesis.Data = nil },
-		"empty data":  func(k *stream.KinesisEventRecord) { k.Kinesis.Data = []byte{} },
-		"binary data": func(k *stream.KinesisEventRecord) { k.Kinesis.Data = []byte{0, 0xff, 0xfe, '\n'} },
-		"kpl fields": func(k *stream.KinesisEventRecord) {
+	cases := map[string]func(k *batch.KinesisEventRecord){
+		"plain":       func(k *batch.KinesisEventRecord) {},
+		"nil data":    func(k *batch.KinesisEventRecord) { k.Kinesis.Data = nil },
+		"empty data":  func(k *batch.KinesisEventRecord) { k.Kinesis.Data = []byte{} },
+		"binary data": func(k *batch.KinesisEventRecord) { k.Kinesis.Data = []byte{0, 0xff, 0xfe, '\n'} },
+		"kpl fields": func(k *batch.KinesisEventRecord) {
 			k.Kinesis.SubSequenceNumber, k.Kinesis.ExplicitHashKey = &sub, "123"
 		},
-		"agg error":    func(k *stream.KinesisEventRecord) { k.Kinesis.AggregationError = "bad md5" },
-		"encryption":   func(k *stream.KinesisEventRecord) { k.Kinesis.EncryptionType = "KMS" },
-		"html":         func(k *stream.KinesisEventRecord) { k.Kinesis.PartitionKey = `<a href="x">&amp;</a>` },
-		"controls":     func(k *stream.KinesisEventRecord) { k.Kinesis.PartitionKey = "a\x00b\x1f\t\n\r\b\f\\\"\x7f" },
-		"bad utf8":     func(k *stream.KinesisEventRecord) { k.Kinesis.PartitionKey = "a\xffb\xc3" },
-		"separators":   func(k *stream.KinesisEventRecord) { k.Kinesis.PartitionKey = "x\u2028y\u2029z é 日本 🙂" },
-		"zero time":    func(k *stream.KinesisEventRecord) { k.Kinesis.ApproximateArrivalTimestamp = events.SecondsEpochTime{} },
-		"tiny time":    func(k *stream.KinesisEventRecord) { k.Kinesis.ApproximateArrivalTimestamp.Time = time.Unix(0, 5) },
-		"negative":     func(k *stream.KinesisEventRecord) { k.Kinesis.ApproximateArrivalTimestamp.Time = time.Unix(-1, 5e8) },
-		"empty fields": func(k *stream.KinesisEventRecord) { *k = stream.KinesisEventRecord{} },
+		"agg error":    func(k *batch.KinesisEventRecord) { k.Kinesis.AggregationError = "bad md5" },
+		"encryption":   func(k *batch.KinesisEventRecord) { k.Kinesis.EncryptionType = "KMS" },
+		"html":         func(k *batch.KinesisEventRecord) { k.Kinesis.PartitionKey = `<a href="x">&amp;</a>` },
+		"controls":     func(k *batch.KinesisEventRecord) { k.Kinesis.PartitionKey = "a\x00b\x1f\t\n\r\b\f\\\"\x7f" },
+		"bad utf8":     func(k *batch.KinesisEventRecord) { k.Kinesis.PartitionKey = "a\xffb\xc3" },
+		"separators":   func(k *batch.KinesisEventRecord) { k.Kinesis.PartitionKey = "x\u2028y\u2029z é 日本 🙂" },
+		"zero time":    func(k *batch.KinesisEventRecord) { k.Kinesis.ApproximateArrivalTimestamp = events.SecondsEpochTime{} },
+		"tiny time":    func(k *batch.KinesisEventRecord) { k.Kinesis.ApproximateArrivalTimestamp.Time = time.Unix(0, 5) },
+		"negative":     func(k *batch.KinesisEventRecord) { k.Kinesis.ApproximateArrivalTimestamp.Time = time.Unix(-1, 5e8) },
+		"empty fields": func(k *batch.KinesisEventRecord) { *k = batch.KinesisEventRecord{} },
 	}
 	for name, mutate := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -75,7 +75,7 @@ func FuzzAppendKinesis(f *testing.F) {
 
 func TestBodyMatchesEncodingJSON(t *testing.T) {
 	empty := kinesisDoc(0, 10)
-	empty.Records = []stream.Record{}
+	empty.Records = []batch.Record{}
 	cases := map[string]*Document{
 		"kinesis":     kinesisDoc(5, 100),
 		"dynamodb":    dynamoDBDoc(3),
@@ -103,10 +103,10 @@ func TestBodyMatchesEncodingJSON(t *testing.T) {
 func TestObjectRoundTrip(t *testing.T) {
 	partial := kinesisDoc(4, 50)
 	partial.Hydration.Status = StatusPartial
-	partial.Hydration.Gaps = []stream.Gap{{From: seq(4), To: seq(9), Reason: stream.GapTrimmed, Detail: "past retention"}}
+	partial.Hydration.Gaps = []batch.Gap{{From: seq(4), To: seq(9), Reason: batch.GapTrimmed, Detail: "past retention"}}
 	unreadable := kinesisDoc(0, 0)
 	unreadable.Hydration.Status = StatusUnreadable
-	unreadable.Hydration.Gaps = []stream.Gap{{From: testStart, To: seq(0), Reason: stream.GapUnreadable}}
+	unreadable.Hydration.Gaps = []batch.Gap{{From: testStart, To: seq(0), Reason: batch.GapUnreadable}}
 	cases := map[string]*Document{
 		"kinesis with kpl": kinesisDoc(50, 300),
 		"dynamodb":         dynamoDBDoc(20),
@@ -179,7 +179,7 @@ func TestDecodeDocumentRefuses(t *testing.T) {
 
 func TestEncodeRefusesEmptyRecord(t *testing.T) {
 	doc := kinesisDoc(2, 10)
-	doc.Records = append(doc.Records, stream.Record{})
+	doc.Records = append(doc.Records, batch.Record{})
 	if _, err := defaultGzip.compress(doc); !errors.Is(err, errEmptyRecord) {
 		t.Errorf("got %v, want %v", err, errEmptyRecord)
 	}

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
+	"github.com/streamdlq/streamdlq/archive/batch"
 
-	"github.com/streamdlq/streamdlq/internal/stream"
+	"github.com/aws/aws-lambda-go/events"
 )
 
 const (
@@ -46,16 +46,16 @@ func payload(r *rand.Rand, n int) []byte {
 	return append(b[:len(b)-1], `],"currency":"EUR"}`...)
 }
 
-func kinesisRecord(i int, data []byte) stream.Record {
-	k := &stream.KinesisEventRecord{
+func kinesisRecord(i int, data []byte) batch.Record {
+	k := &batch.KinesisEventRecord{
 		AwsRegion: "us-east-2", EventID: "shardId-000000000001:" + seq(i), EventName: "aws:kinesis:record",
-		EventSource: stream.EventSourceKinesis, EventSourceArn: testKinesisARN, EventVersion: "1.0",
+		EventSource: batch.EventSourceKinesis, EventSourceArn: testKinesisARN, EventVersion: "1.0",
 		InvokeIdentityArn: "arn:aws:iam::123456789012:role/lambda-role",
 	}
 	k.Kinesis.Data, k.Kinesis.PartitionKey, k.Kinesis.SequenceNumber = data, "pk-"+strconv.Itoa(i%7), seq(i)
 	k.Kinesis.KinesisSchemaVersion = "1.0"
 	k.Kinesis.ApproximateArrivalTimestamp = events.SecondsEpochTime{Time: testArrival.Add(time.Duration(i) * time.Millisecond)}
-	return stream.Record{Kinesis: k}
+	return batch.Record{Kinesis: k}
 }
 
 // kinesisDoc is a hydrated Kinesis failure of n records of about size bytes each;
@@ -93,8 +93,8 @@ func dynamoDBDoc(n int) *Document {
 			"blob":  events.NewBinaryAttribute([]byte{0, 1, 2, byte(i)}),
 			"lines": events.NewListAttribute([]events.DynamoDBAttributeValue{events.NewMapAttribute(map[string]events.DynamoDBAttributeValue{"qty": events.NewNumberAttribute("2"), "ok": events.NewBooleanAttribute(true), "none": events.NewNullAttribute()})}),
 		}
-		doc.Records = append(doc.Records, stream.Record{DynamoDB: &events.DynamoDBEventRecord{
-			AWSRegion: "us-east-2", EventID: fmt.Sprintf("%032x", i), EventName: "MODIFY", EventSource: stream.EventSourceDynamoDB,
+		doc.Records = append(doc.Records, batch.Record{DynamoDB: &events.DynamoDBEventRecord{
+			AWSRegion: "us-east-2", EventID: fmt.Sprintf("%032x", i), EventName: "MODIFY", EventSource: batch.EventSourceDynamoDB,
 			EventVersion: "1.1", EventSourceArn: testDynamoDBARN,
 			Change: events.DynamoDBStreamRecord{
 				ApproximateCreationDateTime: events.SecondsEpochTime{Time: testArrival}, Keys: map[string]events.DynamoDBAttributeValue{"pk": img["pk"]},

@@ -8,12 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamdlq/streamdlq/archive/batch"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/streamdlq/streamdlq/internal/stream"
 	"github.com/streamdlq/streamdlq/internal/testkit"
 )
 
@@ -139,7 +140,7 @@ func TestIntegrationEncryptionAndMetadata(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			a := New(l.s3, func(o *Options) { o.Bucket, o.Prefix, o.KMSKeyID = bucket, name, c.kms })
 			doc := kinesisDoc(4, 50)
-			doc.Hydration.Status, doc.Hydration.Gaps = StatusPartial, []stream.Gap{{From: seq(4), To: seq(6), Reason: stream.GapTrimmed}}
+			doc.Hydration.Status, doc.Hydration.Gaps = StatusPartial, []batch.Gap{{From: seq(4), To: seq(6), Reason: batch.GapTrimmed}}
 			loc, err := a.Put(ctx, doc)
 			if err != nil {
 				t.Fatal(err)

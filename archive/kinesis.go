@@ -6,14 +6,14 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	"github.com/streamdlq/streamdlq/internal/stream"
+	"github.com/streamdlq/streamdlq/archive/batch"
 )
 
 // appendKinesis appends r as encoding/json marshals it, byte for byte (the tests hold
 // it to that). Kinesis records are most of what streamdlq archives; going through
 // reflection and SecondsEpochTime's MarshalJSON cost several allocations per record,
 // while this writes the base64 of the data straight into b.
-func appendKinesis(b []byte, r *stream.KinesisEventRecord) []byte {
+func appendKinesis(b []byte, r *batch.KinesisEventRecord) []byte {
 	b = appendField(b, `{"awsRegion":`, r.AwsRegion)
 	b = appendField(b, `,"eventID":`, r.EventID)
 	b = appendField(b, `,"eventName":`, r.EventName)

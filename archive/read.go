@@ -10,11 +10,11 @@ import (
 	"iter"
 	"time"
 
+	"github.com/streamdlq/streamdlq/archive/batch"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/klauspost/compress/gzip"
-
-	"github.com/streamdlq/streamdlq/internal/stream"
 )
 
 // Get reads the archived failure at key.
@@ -69,7 +69,7 @@ type objectHeader struct {
 	Count     int             `json:"records"`
 	Failure   json.RawMessage `json:"failure"`
 	Hydration *Hydration      `json:"hydration"`
-	Records   []stream.Record `json:"Records"`
+	Records   []batch.Record  `json:"Records"`
 }
 
 func readLines(dec *json.Decoder, head *objectHeader, what string) (*Document, error) {
@@ -81,10 +81,10 @@ func readLines(dec *json.Decoder, head *objectHeader, what string) (*Document, e
 	}
 	doc := &Document{Failure: head.Failure, Hydration: *head.Hydration}
 	if head.Count > 0 {
-		doc.Records = make([]stream.Record, 0, min(head.Count, 100_000))
+		doc.Records = make([]batch.Record, 0, min(head.Count, 100_000))
 	}
 	for line := 2; ; line++ {
-		var rec stream.Record
+		var rec batch.Record
 		err := dec.Decode(&rec)
 		if err == io.EOF {
 			break

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/streamdlq/streamdlq/archive/batch"
+
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -154,7 +156,7 @@ func (h *Handler) run(ctx context.Context, it envelope.Item, allowed Allowlist) 
 }
 
 // fetch reads an S3 on-failure destination object and parses it.
-func (h *Handler) fetch(ctx context.Context, it envelope.Item) (*envelope.Failure, error) {
+func (h *Handler) fetch(ctx context.Context, it envelope.Item) (*batch.Failure, error) {
 	ref := it.Object
 	out, err := h.objects.GetObject(ctx, &s3.GetObjectInput{Bucket: &ref.Bucket, Key: &ref.Key})
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/streamdlq/streamdlq/archive/batch"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/streamdlq/streamdlq/archive"
@@ -42,7 +44,7 @@ func New(cfg aws.Config, c Config) *Hydrator {
 // not be read are gaps in the document, not errors; a stream that cannot be read at
 // all gives a document with status unreadable. The error is a *NotAllowedError for a
 // refused stream, or a transient error worth retrying.
-func (h *Hydrator) Hydrate(ctx context.Context, f *envelope.Failure, allowed Allowlist) (*archive.Document, error) {
+func (h *Hydrator) Hydrate(ctx context.Context, f *batch.Failure, allowed Allowlist) (*archive.Document, error) {
 	if allowed.Empty() {
 		allowed = h.allowed
 	}
@@ -57,7 +59,7 @@ func (h *Hydrator) Hydrate(ctx context.Context, f *envelope.Failure, allowed All
 	var unreadable *stream.UnreadableError
 	switch {
 	case errors.As(err, &unreadable):
-		doc.Hydration.Gaps = []stream.Gap{{From: f.Start, To: f.End, Reason: stream.GapUnreadable, Detail: unreadable.Error()}}
+		doc.Hydration.Gaps = []batch.Gap{{From: f.Start, To: f.End, Reason: batch.GapUnreadable, Detail: unreadable.Error()}}
 	case err != nil:
 		return nil, err
 	default:
@@ -72,7 +74,7 @@ func (h *Hydrator) Hydrate(ctx context.Context, f *envelope.Failure, allowed All
 // "deadline" gap for the unread rest instead of losing everything it read.
 const captureReserve = 15 * time.Second
 
-func (h *Hydrator) read(ctx context.Context, f *envelope.Failure) (stream.Result, error) {
+func (h *Hydrator) read(ctx context.Context, f *batch.Failure) (stream.Result, error) {
 	if deadline, ok := ctx.Deadline(); ok {
 		reserve := min(captureReserve, time.Until(deadline)/4)
 		var cancel context.CancelFunc
@@ -81,7 +83,7 @@ func (h *Hydrator) read(ctx context.Context, f *envelope.Failure) (stream.Result
 	}
 	r := stream.Range{StreamARN: f.StreamARN, ShardID: f.ShardID, Start: f.Start, End: f.End, BatchSize: f.BatchSize, Region: f.Region}
 	ar := h.readers.forAccount(f.AccountID)
-	if f.Source == envelope.SourceDynamoDB {
+	if f.Source == batch.SourceDynamoDB {
 		return ar.dynamodb.Read(ctx, r)
 	}
 	return ar.kinesis.Read(ctx, r)
@@ -89,9 +91,9 @@ func (h *Hydrator) read(ctx context.Context, f *envelope.Failure) (stream.Result
 
 // fromPayload takes the records an S3 on-failure destination object carries: no
 // stream read is needed, and the output is the same as if they had been read.
-func (h *Hydrator) fromPayload(doc *archive.Document, f *envelope.Failure) error {
+func (h *Hydrator) fromPayload(doc *archive.Document, f *batch.Failure) error {
 	var event struct {
-		Records []stream.Record `json:"Records"`
+		Records []batch.Record `json:"Records"`
 	}
 	if err := json.Unmarshal(f.Payload, &event); err != nil {
 		return &envelope.ParseError{Field: "payload.Records", Err: err}
@@ -102,7 +104,7 @@ func (h *Hydrator) fromPayload(doc *archive.Document, f *envelope.Failure) error
 	return nil
 }
 
-func (h *Hydrator) summary(f *envelope.Failure) archive.Hydration {
+func (h *Hydrator) summary(f *batch.Failure) archive.Hydration {
 	first := f.FirstArrival
 	if first.IsZero() {
 		first = f.Timestamp
@@ -120,7 +122,7 @@ func (h *Hydrator) summary(f *envelope.Failure) archive.Hydration {
 // finish sets the counts and the status. A range that held more records than the
 // consumer saw (filter criteria, parallel lanes) keeps them all; one that held fewer
 // with no gap found is reported as a gap over the whole range, never as complete.
-func (h *Hydrator) finish(doc *archive.Document, f *envelope.Failure) {
+func (h *Hydrator) finish(doc *archive.Document, f *batch.Failure) {
 	hy := &doc.Hydration
 	hy.Fetched = len(doc.Records)
 	hy.HydratedAt = h.now().UTC()
@@ -131,7 +133,7 @@ func (h *Hydrator) finish(doc *archive.Document, f *envelope.Failure) {
 	case len(hy.Gaps) > 0:
 		hy.Status = archive.StatusPartial
 	case f.BatchSize > 0 && parents < f.BatchSize:
-		hy.Gaps = []stream.Gap{{From: f.Start, To: f.End, Reason: stream.GapCountMismatch,
+		hy.Gaps = []batch.Gap{{From: f.Start, To: f.End, Reason: batch.GapCountMismatch,
 			Detail: fmt.Sprintf("read %d records, the consumer was given %d", parents, f.BatchSize)}}
 		hy.Status = archive.StatusPartial
 	case parents > f.BatchSize && f.BatchSize > 0:
@@ -143,7 +145,7 @@ func (h *Hydrator) finish(doc *archive.Document, f *envelope.Failure) {
 
 // distinctParents counts stream records, counting KPL sub-records once per parent,
 // since batchSize counts what the consumer was handed.
-func distinctParents(recs []stream.Record) int {
+func distinctParents(recs []batch.Record) int {
 	n := 0
 	for i, r := range recs {
 		if i > 0 && r.SequenceNumber() == recs[i-1].SequenceNumber() {

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/streamdlq/streamdlq/internal/stream"
+	"github.com/streamdlq/streamdlq/archive/batch"
 )
 
 // Reasons a record is left undelivered in a run.
@@ -29,7 +29,7 @@ const (
 // item is one record of a failure on its way to a target; entry is nil when the
 // target rejected the record outright.
 type item struct {
-	rec      stream.Record
+	rec      batch.Record
 	entry    *Entry
 	state    itemState
 	attempts int   // failed attempts, throttles not counted

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamdlq/streamdlq/archive/batch"
+
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -19,7 +21,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/streamdlq/streamdlq/archive"
-	"github.com/streamdlq/streamdlq/internal/stream"
 	"github.com/streamdlq/streamdlq/internal/testkit"
 	"github.com/streamdlq/streamdlq/internal/testkit/kinesislimit"
 )
@@ -251,9 +252,9 @@ func dynamoDocs(streamARN string, n, size int) []*archive.Document {
 		doc := newDoc("dynamodb", streamARN, first, size)
 		for r := range size {
 			s := fmt.Sprintf("%021d", first+r)
-			doc.Records = append(doc.Records, stream.Record{DynamoDB: &events.DynamoDBEventRecord{
+			doc.Records = append(doc.Records, batch.Record{DynamoDB: &events.DynamoDBEventRecord{
 				AWSRegion: "us-east-1", EventID: fmt.Sprintf("ev-%d-%d", failureSeq, r), EventName: "INSERT",
-				EventSource: stream.EventSourceDynamoDB, EventSourceArn: streamARN, EventVersion: "1.1",
+				EventSource: batch.EventSourceDynamoDB, EventSourceArn: streamARN, EventVersion: "1.1",
 				Change: events.DynamoDBStreamRecord{
 					Keys:           map[string]events.DynamoDBAttributeValue{"id": events.NewStringAttribute(s)},
 					SequenceNumber: s, SizeBytes: 40, StreamViewType: "NEW_AND_OLD_IMAGES",
@@ -294,7 +295,7 @@ func dataOf(docs []*archive.Document) []string {
 	return out
 }
 
-func recordID(r stream.Record) string {
+func recordID(r batch.Record) string {
 	if r.Kinesis != nil {
 		return string(r.Kinesis.Kinesis.Data)
 	}

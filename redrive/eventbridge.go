@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/streamdlq/streamdlq/archive/batch"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
-
-	"github.com/streamdlq/streamdlq/internal/stream"
 )
 
 // Events put on a bus by the EventBridge target.
@@ -52,7 +52,7 @@ func (t *EventBridgeTarget) Limits() Limits {
 
 // Prepare implements Target. The size is counted as EventBridge does: source, detail
 // type, detail and resources in UTF-8 bytes.
-func (t *EventBridgeTarget) Prepare(rec stream.Record, from Origin) (*Entry, error) {
+func (t *EventBridgeTarget) Prepare(rec batch.Record, from Origin) (*Entry, error) {
 	body, err := json.Marshal(rec)
 	if err != nil {
 		return nil, &RejectedError{Target: t.Name(), Reason: err.Error()}
@@ -64,7 +64,7 @@ func (t *EventBridgeTarget) Prepare(rec stream.Record, from Origin) (*Entry, err
 	return &Entry{Record: rec, Key: from.StreamARN, Size: size, Body: body}, nil
 }
 
-func detailType(rec stream.Record) string {
+func detailType(rec batch.Record) string {
 	if rec.DynamoDB != nil {
 		return DetailDynamoDBRedriven
 	}

@@ -5,12 +5,13 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/streamdlq/streamdlq/archive/batch"
+
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
-	"github.com/streamdlq/streamdlq/internal/stream"
 	"github.com/streamdlq/streamdlq/internal/testkit/kinesislimit"
 )
 
@@ -89,12 +90,12 @@ func simStream(clock *simClock, shards int, rtt time.Duration) (*fakeKinesis, *k
 }
 
 // kinesisRecord is a record as hydration reads it back from shard shardId-000000000000.
-func kinesisRecord(streamARN, key string, seq int, data []byte) stream.Record {
+func kinesisRecord(streamARN, key string, seq int, data []byte) batch.Record {
 	s := fmt.Sprintf("%056d", seq)
-	return stream.Record{Kinesis: &stream.KinesisEventRecord{
+	return batch.Record{Kinesis: &batch.KinesisEventRecord{
 		AwsRegion: "us-east-1", EventID: "shardId-000000000000:" + s, EventName: "aws:kinesis:record",
-		EventSource: stream.EventSourceKinesis, EventSourceArn: streamARN, EventVersion: "1.0",
-		Kinesis: stream.KinesisRecord{KinesisRecord: events.KinesisRecord{
+		EventSource: batch.EventSourceKinesis, EventSourceArn: streamARN, EventVersion: "1.0",
+		Kinesis: batch.KinesisRecord{KinesisRecord: events.KinesisRecord{
 			Data: data, PartitionKey: key, SequenceNumber: s, KinesisSchemaVersion: "1.0",
 			ApproximateArrivalTimestamp: events.SecondsEpochTime{Time: time.Unix(1735689600, 0)},
 		}},

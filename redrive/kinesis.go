@@ -9,11 +9,11 @@ import (
 	"sort"
 	"unicode/utf8"
 
+	"github.com/streamdlq/streamdlq/archive/batch"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-
-	"github.com/streamdlq/streamdlq/internal/stream"
 )
 
 // Kinesis service limits (PutRecords API reference, "Quotas and limits").
@@ -154,7 +154,7 @@ func (t *KinesisTarget) Limits() Limits {
 
 // Prepare implements Target. Only Kinesis records can be written: a DynamoDB record has
 // no partition key.
-func (t *KinesisTarget) Prepare(rec stream.Record, _ Origin) (*Entry, error) {
+func (t *KinesisTarget) Prepare(rec batch.Record, _ Origin) (*Entry, error) {
 	if rec.Kinesis == nil {
 		return nil, &RejectedError{Target: t.Name(), Reason: "not a Kinesis record"}
 	}

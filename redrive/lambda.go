@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/streamdlq/streamdlq/archive/batch"
+
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
-
-	"github.com/streamdlq/streamdlq/internal/stream"
 )
 
 // lambdaMaxPayload is Lambda's synchronous invocation payload limit (6 MB).
@@ -58,7 +58,7 @@ func (t *LambdaTarget) Limits() Limits {
 }
 
 // Prepare implements Target.
-func (t *LambdaTarget) Prepare(rec stream.Record, from Origin) (*Entry, error) {
+func (t *LambdaTarget) Prepare(rec batch.Record, from Origin) (*Entry, error) {
 	body, err := json.Marshal(rec)
 	if err != nil {
 		return nil, &RejectedError{Target: t.Name(), Reason: err.Error()}

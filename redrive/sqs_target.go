@@ -9,11 +9,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/streamdlq/streamdlq/archive/batch"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
-
-	"github.com/streamdlq/streamdlq/internal/stream"
 )
 
 const (
@@ -62,7 +62,7 @@ func (t *SQSTarget) Limits() Limits {
 }
 
 // Prepare implements Target.
-func (t *SQSTarget) Prepare(rec stream.Record, from Origin) (*Entry, error) {
+func (t *SQSTarget) Prepare(rec batch.Record, from Origin) (*Entry, error) {
 	body, err := json.Marshal(rec)
 	if err != nil {
 		return nil, &RejectedError{Target: t.Name(), Reason: err.Error()}
@@ -138,7 +138,7 @@ func isPrintableASCII(s string) bool {
 
 // dedupID names a record uniquely within its stream, so a record redriven twice
 // within SQS's five-minute window is queued once.
-func dedupID(rec stream.Record) string {
+func dedupID(rec batch.Record) string {
 	id := rec.SequenceNumber()
 	if rec.Kinesis != nil {
 		id = rec.Kinesis.EventID

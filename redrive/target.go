@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/aws/smithy-go"
+	"github.com/streamdlq/streamdlq/archive/batch"
 
-	"github.com/streamdlq/streamdlq/internal/stream"
+	"github.com/aws/smithy-go"
 )
 
 // Target is where records are replayed to. A target sends one call at a time; the
@@ -20,7 +20,7 @@ type Target interface {
 	Limits() Limits
 	// Prepare encodes a record as the target sends it. An error is permanent (a
 	// *RejectedError): the record can never be sent to this target.
-	Prepare(rec stream.Record, from Origin) (*Entry, error)
+	Prepare(rec batch.Record, from Origin) (*Entry, error)
 	// Send makes one call with the entries and says what happened to each, in order.
 	// An error means the call as a whole failed (after the SDK's own retries).
 	Send(ctx context.Context, entries []*Entry) ([]Outcome, error)
@@ -66,7 +66,7 @@ type Limits struct {
 
 // Entry is one record prepared for a target.
 type Entry struct {
-	Record stream.Record
+	Record batch.Record
 	// Key is the ordering key (see Ordering); Lane the rate lane (a Kinesis shard).
 	Key  string
 	Lane int

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/streamdlq/streamdlq/archive/batch"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
@@ -15,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/streamdlq/streamdlq/archive"
-	"github.com/streamdlq/streamdlq/internal/stream"
 	"github.com/streamdlq/streamdlq/internal/testkit"
 )
 
@@ -138,7 +139,7 @@ func sqsSetup(t *testing.T, e *env, o *Options, _ string) func() []string {
 
 func decodeRecord(t *testing.T, b []byte) string {
 	t.Helper()
-	var r stream.Record
+	var r batch.Record
 	if err := json.Unmarshal(b, &r); err != nil {
 		t.Fatalf("record: %v", err)
 	}

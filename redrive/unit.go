@@ -3,10 +3,11 @@ package redrive
 import (
 	"errors"
 
+	"github.com/streamdlq/streamdlq/archive/batch"
+
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/streamdlq/streamdlq/archive"
-	"github.com/streamdlq/streamdlq/internal/stream"
 )
 
 // unit is one failure being redriven: a DLQ message or an archive object.
@@ -123,7 +124,7 @@ func (u *unit) lastError() error {
 // undelivered is the document holding only the records not delivered, in order.
 func (u *unit) undelivered() *archive.Document {
 	rest := *u.doc
-	rest.Records = make([]stream.Record, 0, len(u.items))
+	rest.Records = make([]batch.Record, 0, len(u.items))
 	for _, it := range u.items {
 		if it.state != stateDelivered {
 			rest.Records = append(rest.Records, it.rec)

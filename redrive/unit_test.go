@@ -7,8 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamdlq/streamdlq/archive/batch"
+
 	"github.com/streamdlq/streamdlq/archive"
-	"github.com/streamdlq/streamdlq/internal/stream"
 )
 
 func TestFirstFailure(t *testing.T) {
@@ -44,7 +45,7 @@ func TestFirstFailure(t *testing.T) {
 }
 
 func TestVerdict(t *testing.T) {
-	doc := &archive.Document{Records: []stream.Record{{}, {}}}
+	doc := &archive.Document{Records: []batch.Record{{}, {}}}
 	items := func(states ...itemState) []*item {
 		var out []*item
 		for _, s := range states {
@@ -173,12 +174,12 @@ func TestRestKey(t *testing.T) {
 	base := "p/source=kinesis/stream=s/dt=2025-01-01/shardId-000000000000/1-9.jsonl.gz"
 	tests := map[string]struct {
 		key  string
-		rest []stream.Record
+		rest []batch.Record
 		want string
 	}{
-		"first rest":      {key: base, rest: []stream.Record{rec, rec}, want: "p/source=kinesis/stream=s/dt=2025-01-01/shardId-000000000000/1-9.rest-" + rec.SequenceNumber() + "-2.jsonl.gz"},
-		"rest of a rest":  {key: strings.TrimSuffix(base, ".jsonl.gz") + ".rest-5-9.jsonl.gz", rest: []stream.Record{rec}, want: "p/source=kinesis/stream=s/dt=2025-01-01/shardId-000000000000/1-9.rest-" + rec.SequenceNumber() + "-1.jsonl.gz"},
-		"kpl sub-records": {key: base, rest: []stream.Record{kpl}, want: fmt.Sprintf("p/source=kinesis/stream=s/dt=2025-01-01/shardId-000000000000/1-9.rest-%s_3-1.jsonl.gz", kpl.SequenceNumber())},
+		"first rest":      {key: base, rest: []batch.Record{rec, rec}, want: "p/source=kinesis/stream=s/dt=2025-01-01/shardId-000000000000/1-9.rest-" + rec.SequenceNumber() + "-2.jsonl.gz"},
+		"rest of a rest":  {key: strings.TrimSuffix(base, ".jsonl.gz") + ".rest-5-9.jsonl.gz", rest: []batch.Record{rec}, want: "p/source=kinesis/stream=s/dt=2025-01-01/shardId-000000000000/1-9.rest-" + rec.SequenceNumber() + "-1.jsonl.gz"},
+		"kpl sub-records": {key: base, rest: []batch.Record{kpl}, want: fmt.Sprintf("p/source=kinesis/stream=s/dt=2025-01-01/shardId-000000000000/1-9.rest-%s_3-1.jsonl.gz", kpl.SequenceNumber())},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -10,8 +10,9 @@ import (
 	"text/tabwriter"
 	"unicode/utf8"
 
+	"github.com/streamdlq/streamdlq/archive/batch"
+
 	"github.com/streamdlq/streamdlq/archive"
-	"github.com/streamdlq/streamdlq/internal/stream"
 )
 
 func runShow(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -76,7 +77,7 @@ func printDocument(w io.Writer, key string, doc *archive.Document, payloads bool
 	return tw.Flush()
 }
 
-func recordKey(r stream.Record) string {
+func recordKey(r batch.Record) string {
 	if r.Kinesis != nil {
 		k := r.Kinesis.Kinesis.PartitionKey
 		if s := r.Kinesis.Kinesis.SubSequenceNumber; s != nil {
@@ -88,14 +89,14 @@ func recordKey(r stream.Record) string {
 	return r.DynamoDB.EventName + " " + string(b)
 }
 
-func arrived(r stream.Record) string {
+func arrived(r batch.Record) string {
 	if r.Kinesis != nil {
 		return r.Kinesis.Kinesis.ApproximateArrivalTimestamp.UTC().Format("2006-01-02T15:04:05.000Z")
 	}
 	return r.DynamoDB.Change.ApproximateCreationDateTime.UTC().Format("2006-01-02T15:04:05Z")
 }
 
-func payload(r stream.Record, show bool) string {
+func payload(r batch.Record, show bool) string {
 	if !show {
 		return "(hidden; --payloads)"
 	}

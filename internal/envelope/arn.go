@@ -3,6 +3,8 @@ package envelope
 import (
 	"fmt"
 	"regexp"
+
+	"github.com/streamdlq/streamdlq/archive/batch"
 )
 
 // Stream ARNs as AWS writes them. Partition and region are checked for shape, not
@@ -21,7 +23,7 @@ const maxARN = 1024
 
 // streamARN is what a stream ARN tells us.
 type streamARN struct {
-	source          Source
+	source          batch.Source
 	region, account string
 	name            string // Kinesis stream name or DynamoDB table name
 }
@@ -31,10 +33,10 @@ type streamARN struct {
 func parseStreamARN(s string) (streamARN, error) {
 	if len(s) <= maxARN {
 		if m := kinesisARN.FindStringSubmatch(s); m != nil {
-			return streamARN{source: SourceKinesis, region: m[1], account: m[2], name: m[3]}, nil
+			return streamARN{source: batch.SourceKinesis, region: m[1], account: m[2], name: m[3]}, nil
 		}
 		if m := dynamoDBARN.FindStringSubmatch(s); m != nil {
-			return streamARN{source: SourceDynamoDB, region: m[1], account: m[2], name: m[3]}, nil
+			return streamARN{source: batch.SourceDynamoDB, region: m[1], account: m[2], name: m[3]}, nil
 		}
 	}
 	return streamARN{}, fmt.Errorf("not a Kinesis or DynamoDB stream ARN: %.200q", s)

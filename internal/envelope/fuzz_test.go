@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/streamdlq/streamdlq/archive/batch"
+
 	"github.com/streamdlq/streamdlq/internal/stream"
 )
 
@@ -56,7 +58,7 @@ func checkItemInvariants(t *testing.T, it Item) {
 		}
 	}
 	if set != 1 {
-		t.Fatalf("got item %+v, want exactly one of Failure, Object, Err", it)
+		t.Fatalf("got item %+v, want exactly one of batch.Failure, Object, Err", it)
 	}
 	switch {
 	case it.Err != nil:
@@ -75,7 +77,7 @@ func checkItemInvariants(t *testing.T, it Item) {
 }
 
 // checkFailure restates the validation independently of the code under test.
-func checkFailure(t *testing.T, f *Failure) {
+func checkFailure(t *testing.T, f *batch.Failure) {
 	t.Helper()
 	parts := strings.SplitN(f.StreamARN, ":", 6)
 	if len(parts) != 6 || parts[0] != "arn" || !strings.HasPrefix(parts[1], "aws") ||
@@ -83,7 +85,7 @@ func checkFailure(t *testing.T, f *Failure) {
 		t.Fatalf("got ARN %q for source %q region %q account %q", f.StreamARN, f.Source, f.Region, f.AccountID)
 	}
 	resource := "stream/" + f.StreamName
-	if f.Source == SourceDynamoDB {
+	if f.Source == batch.SourceDynamoDB {
 		resource = "table/" + f.StreamName + "/stream/"
 	}
 	if f.StreamName == "" || strings.Contains(f.StreamName, "/") || !strings.HasPrefix(parts[5], resource) {

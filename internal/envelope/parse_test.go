@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/streamdlq/streamdlq/archive/batch"
 )
 
 func readTestdata(t testing.TB, name string) []byte {
@@ -31,8 +33,8 @@ func mustTime(s string) time.Time {
 
 // The records the fixtures carry, without Raw and Payload (checked separately).
 var (
-	kinesisFailure = Failure{
-		Source: SourceKinesis, Condition: "RetryAttemptsExhausted",
+	kinesisFailure = batch.Failure{
+		Source: batch.SourceKinesis, Condition: "RetryAttemptsExhausted",
 		RequestID:   "c9b8fa9f-5a7f-4e8c-8bb0-2f9c5e4f0e21",
 		FunctionARN: "arn:aws:lambda:us-east-2:123456789012:function:myfunction",
 		Timestamp:   mustTime("2019-11-14T00:38:06.021Z"),
@@ -45,8 +47,8 @@ var (
 		FirstArrival: mustTime("2019-11-14T00:38:04.835Z"),
 		LastArrival:  mustTime("2019-11-14T00:38:05.580Z"),
 	}
-	ddbFailure = Failure{
-		Source: SourceDynamoDB, Condition: "RetryAttemptsExhausted",
+	ddbFailure = batch.Failure{
+		Source: batch.SourceDynamoDB, Condition: "RetryAttemptsExhausted",
 		RequestID:   "316aa6d0-8154-xmpl-9af7-85d5f4a6bc81",
 		FunctionARN: "arn:aws:lambda:us-east-2:123456789012:function:myfunction",
 		Timestamp:   mustTime("2019-11-14T00:13:49.717Z"),
@@ -59,8 +61,8 @@ var (
 		FirstArrival: mustTime("2019-11-14T00:13:19Z"),
 		LastArrival:  mustTime("2019-11-14T00:13:19Z"),
 	}
-	pipesKinesisFailure = Failure{
-		Source: SourceKinesis, Condition: "RetryAttemptsExhausted",
+	pipesKinesisFailure = batch.Failure{
+		Source: batch.SourceKinesis, Condition: "RetryAttemptsExhausted",
 		FunctionARN: "arn:aws:pipes:us-east-2:123456789012:pipe/orders-to-enricher",
 		Timestamp:   mustTime("2023-06-19T15:03:51.498Z"),
 		StreamARN:   "arn:aws:kinesis:us-east-2:123456789012:stream/orders",
@@ -75,15 +77,15 @@ var (
 )
 
 // with returns a copy of f changed by edit.
-func with(f Failure, edit func(*Failure)) Failure {
+func with(f batch.Failure, edit func(*batch.Failure)) batch.Failure {
 	edit(&f)
 	return f
 }
 
 type wantItem struct {
 	id       string
-	failure  *Failure // without Raw and Payload
-	payload  bool     // Failure.Payload set (S3 destination shape)
+	failure  *batch.Failure // without Raw and Payload
+	payload  bool           // batch.Failure.Payload set (S3 destination shape)
 	object   *ObjectRef
 	errField *string // a *ParseError with this Field is expected
 }
@@ -94,10 +96,10 @@ func fixtureCases() map[string]struct {
 	kind  Kind
 	items []wantItem
 } {
-	qualified := with(kinesisFailure, func(f *Failure) { f.FunctionARN += ":live" })
-	s3Object := with(kinesisFailure, func(f *Failure) { f.End, f.BatchSize = f.Start, 1 })
-	captured := Failure{
-		Source: SourceKinesis, Condition: "RetryAttemptsExhausted",
+	qualified := with(kinesisFailure, func(f *batch.Failure) { f.FunctionARN += ":live" })
+	s3Object := with(kinesisFailure, func(f *batch.Failure) { f.End, f.BatchSize = f.Start, 1 })
+	captured := batch.Failure{
+		Source: batch.SourceKinesis, Condition: "RetryAttemptsExhausted",
 		RequestID:   "5577e27b-a674-48cc-9fcb-aa6cf675e939",
 		FunctionARN: "arn:aws:lambda:us-east-1:374852340823:function:hydrate-kinesis-dlq-dev-kinesis",
 		Timestamp:   mustTime("2023-12-10T22:43:49.459Z"),
@@ -110,9 +112,9 @@ func fixtureCases() map[string]struct {
 		FirstArrival: mustTime("2023-12-10T22:42:50.398Z"),
 		LastArrival:  mustTime("2023-12-10T22:43:20.392Z"),
 	}
-	noMS := with(ddbFailure, func(f *Failure) { f.Timestamp = mustTime("2019-11-14T00:13:49Z") })
-	pipesDDB := Failure{
-		Source: SourceDynamoDB, Condition: "RecordAgeExceeded",
+	noMS := with(ddbFailure, func(f *batch.Failure) { f.Timestamp = mustTime("2019-11-14T00:13:49Z") })
+	pipesDDB := batch.Failure{
+		Source: batch.SourceDynamoDB, Condition: "RecordAgeExceeded",
 		FunctionARN: "arn:aws:pipes:eu-west-2:123456789012:pipe/table-changes",
 		Timestamp:   mustTime("2024-03-08T00:00:05Z"),
 		StreamARN:   "arn:aws:dynamodb:eu-west-2:123456789012:table/application-domain/stream/2024-01-01T00:00:00.000",
@@ -219,7 +221,7 @@ func checkItem(t *testing.T, got Item, want wantItem) {
 	}
 }
 
-func checkRawPayload(t *testing.T, f *Failure, wantPayload bool) {
+func checkRawPayload(t *testing.T, f *batch.Failure, wantPayload bool) {
 	t.Helper()
 	if !json.Valid(f.Raw) || !bytes.Contains(f.Raw, []byte(f.StreamARN)) {
 		t.Errorf("got Raw %s, want the record", f.Raw)

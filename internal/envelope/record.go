@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/streamdlq/streamdlq/archive/batch"
+
 	"github.com/streamdlq/streamdlq/internal/stream"
 )
 
@@ -55,9 +57,9 @@ type wireBatch struct {
 
 // ParseRecord parses and validates one on-failure record: Lambda's, EventBridge
 // Pipes', or the body of an S3 on-failure destination object (whose "payload" ends up
-// decoded in Failure.Payload). id is the unit's Item.ID, copied into errors. Every
+// decoded in batch.Failure.Payload). id is the unit's Item.ID, copied into errors. Every
 // error is a *ParseError.
-func ParseRecord(b []byte, id string) (*Failure, error) {
+func ParseRecord(b []byte, id string) (*batch.Failure, error) {
 	f, err := parseRecord(b)
 	if err != nil {
 		err.MessageID = id
@@ -66,7 +68,7 @@ func ParseRecord(b []byte, id string) (*Failure, error) {
 	return f, nil
 }
 
-func parseRecord(b []byte) (*Failure, *ParseError) {
+func parseRecord(b []byte) (*batch.Failure, *ParseError) {
 	if len(b) > MaxObjectSize {
 		return nil, bad("", "record of %d bytes is over the %d-byte cap", len(b), MaxObjectSize)
 	}
@@ -85,14 +87,14 @@ func parseRecord(b []byte) (*Failure, *ParseError) {
 	return f, nil
 }
 
-// failure validates w and builds the Failure from it, all but Raw.
-func (w *wireRecord) failure() (*Failure, *ParseError) {
-	batch, key, perr := w.batch()
+// failure validates w and builds the batch.Failure from it, all but Raw.
+func (w *wireRecord) failure() (*batch.Failure, *ParseError) {
+	wb, key, perr := w.batch()
 	if perr != nil {
 		return nil, perr
 	}
-	f := &Failure{}
-	if perr := batch.fill(f, key); perr != nil {
+	f := &batch.Failure{}
+	if perr := wb.fill(f, key); perr != nil {
 		return nil, prefixed(perr, key)
 	}
 	w.fillContext(f)
@@ -122,7 +124,7 @@ func (w *wireRecord) batch() (*wireBatch, string, *ParseError) {
 // fillContext copies who failed and why. Lambda writes requestContext; Pipes writes
 // context, naming the pipe instead of a function. Neither is validated: AWS documents
 // no full list of conditions, and the ARNs are only reported, never called.
-func (w *wireRecord) fillContext(f *Failure) {
+func (w *wireRecord) fillContext(f *batch.Failure) {
 	if c := w.Context; c != nil {
 		f.FunctionARN, f.Condition = c.PartnerResourceARN, c.Condition
 	}
@@ -133,7 +135,7 @@ func (w *wireRecord) fillContext(f *Failure) {
 
 // fill validates the batch info found under key and copies it into f. Field names in
 // errors are relative to key.
-func (b *wireBatch) fill(f *Failure, key string) *ParseError {
+func (b *wireBatch) fill(f *batch.Failure, key string) *ParseError {
 	if perr := b.fillStream(f, key); perr != nil {
 		return perr
 	}
@@ -150,7 +152,7 @@ func (b *wireBatch) fill(f *Failure, key string) *ParseError {
 	return nil
 }
 
-func (b *wireBatch) fillStream(f *Failure, key string) *ParseError {
+func (b *wireBatch) fillStream(f *batch.Failure, key string) *ParseError {
 	if b.StreamARN == "" {
 		return bad("streamArn", "missing")
 	}
@@ -169,7 +171,7 @@ func (b *wireBatch) fillStream(f *Failure, key string) *ParseError {
 	return nil
 }
 
-func (b *wireBatch) fillRange(f *Failure) *ParseError {
+func (b *wireBatch) fillRange(f *batch.Failure) *ParseError {
 	if !stream.ValidSequence(b.Start) {
 		return bad("startSequenceNumber", "not a decimal sequence number %.64q", b.Start)
 	}
@@ -186,11 +188,11 @@ func (b *wireBatch) fillRange(f *Failure) *ParseError {
 	return nil
 }
 
-func sourceOf(key string) Source {
+func sourceOf(key string) batch.Source {
 	if key == keyDynamoDB {
-		return SourceDynamoDB
+		return batch.SourceDynamoDB
 	}
-	return SourceKinesis
+	return batch.SourceKinesis
 }
 
 // validShardID follows the Kinesis API's ShardId rule (1-128 of [A-Za-z0-9_.-]),

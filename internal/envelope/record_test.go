@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/streamdlq/streamdlq/archive/batch"
 )
 
 const sqsID = "059f36b4-87a3-44ab-83d2-661975830a7d"
@@ -136,50 +138,50 @@ func TestParseRecordLenient(t *testing.T) {
 	cases := map[string]struct {
 		fixture string
 		edit    func(m map[string]any)
-		check   func(f *Failure) bool
+		check   func(f *batch.Failure) bool
 	}{
 		"any condition": {k, func(m map[string]any) { obj(m, "requestContext")["condition"] = "SomethingNew" },
-			func(f *Failure) bool { return f.Condition == "SomethingNew" }},
+			func(f *batch.Failure) bool { return f.Condition == "SomethingNew" }},
 		"responseContext null":  {k, func(m map[string]any) { m["responseContext"] = nil }, nil},
 		"responseContext gone":  {k, func(m map[string]any) { delete(m, "responseContext") }, nil},
 		"functionError missing": {k, func(m map[string]any) { delete(obj(m, "responseContext"), "functionError") }, nil},
 		"version-qualified functionArn": {k, func(m map[string]any) {
 			obj(m, "requestContext")["functionArn"] = "arn:aws:lambda:us-east-2:123456789012:function:myfunction:1"
 		},
-			func(f *Failure) bool { return strings.HasSuffix(f.FunctionARN, ":1") }},
+			func(f *batch.Failure) bool { return strings.HasSuffix(f.FunctionARN, ":1") }},
 		"timestamps without ms": {k, func(m map[string]any) {
 			m["timestamp"] = "2019-11-14T00:38:06Z"
 			obj(m, "KinesisBatchInfo")["approximateArrivalOfFirstRecord"] = "2019-11-14T00:38:04Z"
-		}, func(f *Failure) bool {
+		}, func(f *batch.Failure) bool {
 			return f.Timestamp.Equal(mustTime("2019-11-14T00:38:06Z")) && f.FirstArrival.Second() == 4
 		}},
 		"timestamp with offset": {k, func(m map[string]any) { m["timestamp"] = "2019-11-14T01:38:06.021+01:00" },
-			func(f *Failure) bool { return f.Timestamp.Equal(kinesisFailure.Timestamp) }},
+			func(f *batch.Failure) bool { return f.Timestamp.Equal(kinesisFailure.Timestamp) }},
 		"no arrival times": {d, func(m map[string]any) {
 			delete(obj(m, "DDBStreamBatchInfo"), "approximateArrivalOfFirstRecord")
 			delete(obj(m, "DDBStreamBatchInfo"), "approximateArrivalOfLastRecord")
-		}, func(f *Failure) bool { return f.FirstArrival.IsZero() && f.LastArrival.IsZero() }},
+		}, func(f *batch.Failure) bool { return f.FirstArrival.IsZero() && f.LastArrival.IsZero() }},
 		"batchSize absent": {k, func(m map[string]any) { delete(obj(m, "KinesisBatchInfo"), "batchSize") },
-			func(f *Failure) bool { return f.BatchSize == 0 }},
+			func(f *batch.Failure) bool { return f.BatchSize == 0 }},
 		"unknown fields": {k, func(m map[string]any) {
 			m["newTopLevel"] = []any{1, "x"}
 			obj(m, "KinesisBatchInfo")["consumerArn"] = "arn:aws:kinesis:us-east-2:123456789012:stream/mystream/consumer/c:1"
 		}, nil},
 		"equal start and end": {k, func(m map[string]any) { obj(m, "KinesisBatchInfo")["endSequenceNumber"] = kinesisFailure.Start },
-			func(f *Failure) bool { return f.Start == f.End }},
+			func(f *batch.Failure) bool { return f.Start == f.End }},
 		"shorter start, numerically smaller": {k, func(m map[string]any) { obj(m, "KinesisBatchInfo")["startSequenceNumber"] = "9" },
-			func(f *Failure) bool { return f.Start == "9" }},
+			func(f *batch.Failure) bool { return f.Start == "9" }},
 		"China partition": {k, arn("arn:aws-cn:kinesis:cn-north-1:123456789012:stream/s"),
-			func(f *Failure) bool { return f.Region == "cn-north-1" && f.StreamName == "s" }},
+			func(f *batch.Failure) bool { return f.Region == "cn-north-1" && f.StreamName == "s" }},
 		"GovCloud": {k, arn("arn:aws-us-gov:kinesis:us-gov-west-1:123456789012:stream/s.1_x-y"),
-			func(f *Failure) bool { return f.Region == "us-gov-west-1" && f.StreamName == "s.1_x-y" }},
+			func(f *batch.Failure) bool { return f.Region == "us-gov-west-1" && f.StreamName == "s.1_x-y" }},
 		"DynamoDB Local stream ARN": {d, func(m map[string]any) {
 			obj(m, "DDBStreamBatchInfo")["streamArn"] = "arn:aws:dynamodb:ddblocal:000000000000:table/orders/stream/2024-05-01T10:11:12.345"
-		}, func(f *Failure) bool {
+		}, func(f *batch.Failure) bool {
 			return f.Region == "ddblocal" && f.AccountID == "000000000000" && f.StreamName == "orders"
 		}},
 		"no requestContext": {k, func(m map[string]any) { delete(m, "requestContext") },
-			func(f *Failure) bool { return f.RequestID == "" && f.FunctionARN == "" }},
+			func(f *batch.Failure) bool { return f.RequestID == "" && f.FunctionARN == "" }},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/streamdlq/streamdlq/archive/batch"
+
 	"github.com/rs/zerolog"
 
 	"github.com/streamdlq/streamdlq/internal/clock"
@@ -60,7 +62,7 @@ func (s *scan[T]) backoff(ctx context.Context, cause error) error {
 	s.throttled++
 	zerolog.Ctx(ctx).Debug().Str("shard", s.r.ShardID).Int("attempt", s.throttled).Dur("wait", d).Err(cause).Msg("throttled")
 	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
-		s.stop(GapUnreadable, "deadline")
+		s.stop(batch.GapUnreadable, "deadline")
 		return nil
 	}
 	err := s.opt.backoff.Sleep(ctx, d)
@@ -68,7 +70,7 @@ func (s *scan[T]) backoff(ctx context.Context, cause error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, context.DeadlineExceeded):
-		s.stop(GapUnreadable, "deadline")
+		s.stop(batch.GapUnreadable, "deadline")
 		return nil
 	}
 	return fmt.Errorf("read %s: %w", s.r.ShardID, err)

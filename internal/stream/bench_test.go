@@ -40,7 +40,7 @@ func BenchmarkKinesisRead(b *testing.B) {
 }
 
 // BenchmarkKinesisDecode measures the reader's own path, GetRecords output to
-// []Record, on a fake client answering 10,000 records of 100 bytes per page.
+// []batch.Record, on a fake client answering 10,000 records of 100 bytes per page.
 func BenchmarkKinesisDecode(b *testing.B) {
 	s := newFakeShard(KinesisMaxLimit)
 	for i := range s.records {

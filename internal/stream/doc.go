@@ -1,7 +1,7 @@
 // Package stream owns reading records back from the streams Lambda consumes: a
 // KinesisReader and a DynamoDBReader each turn a Range (one shard, an inclusive
 // sequence-number range from an on-failure record) into a Result holding the records
-// in exactly the shape Lambda gave them to the consumer (Record), the Gaps that could
+// in exactly the shape Lambda gave them to the consumer (batch.Record), the Gaps that could
 // not be read, the API calls made and whether the shard closed. It also owns KPL
 // de-aggregation and sequence-number comparison. SDK types stop here.
 //
@@ -26,7 +26,7 @@
 // # Trimmed records
 //
 // When Start (or the resume point) has passed the retention period, the read falls
-// back to TRIM_HORIZON and the trimmed part becomes Gap{Reason: GapTrimmed} from that
+// back to TRIM_HORIZON and the trimmed part becomes batch.Gap{Reason: batch.GapTrimmed} from that
 // position to just before the first record TRIM_HORIZON gives (or to End). DynamoDB
 // Streams says so with TrimmedDataAccessException, from GetShardIterator or
 // GetRecords. Kinesis has no such error: GetShardIterator refuses the sequence number
@@ -39,12 +39,12 @@
 // that returns a later record first is not reported here, because sequence numbers
 // are sparse and a Range need not start at a record (the CLI takes ranges by hand).
 // Should Kinesis ever grant such an iterator for trimmed data, the caller's count
-// cross-check (fewer records than BatchSize, GapCountMismatch) names the loss.
+// cross-check (fewer records than BatchSize, batch.GapCountMismatch) names the loss.
 //
 // # Error contract
 //
 // Read returns partial data whenever it has any. A trimmed range, a deadline reached
-// (Gap{GapUnreadable, Detail "deadline"}) and a refusal after some records were read
+// (batch.Gap{batch.GapUnreadable, Detail "deadline"}) and a refusal after some records were read
 // are gaps with a nil error. When nothing could be read because the stream refused
 // for good (not found, access or KMS denied, invalid argument), Read returns an
 // *UnreadableError with the Range and a Reason. Any other error (a cancelled ctx, a

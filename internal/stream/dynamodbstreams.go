@@ -3,6 +3,8 @@ package stream
 import (
 	"context"
 
+	"github.com/streamdlq/streamdlq/archive/batch"
+
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
@@ -100,11 +102,11 @@ func (dynamoDBSource) seq(rec *types.Record) string {
 }
 
 // decode converts a run of records to Lambda's shape, sharing one allocation.
-func (dynamoDBSource) decode(dst []Record, recs []types.Record, r Range) []Record {
+func (dynamoDBSource) decode(dst []batch.Record, recs []types.Record, r Range) []batch.Record {
 	slab := make([]events.DynamoDBEventRecord, len(recs))
 	for i := range recs {
 		slab[i] = dynamoDBEventRecord(&recs[i], r)
-		dst = append(dst, Record{DynamoDB: &slab[i]})
+		dst = append(dst, batch.Record{DynamoDB: &slab[i]})
 	}
 	return dst
 }
@@ -122,7 +124,7 @@ func dynamoDBEventRecord(rec *types.Record, r Range) events.DynamoDBEventRecord 
 		e.AWSRegion = r.Region
 	}
 	if e.EventSource == "" {
-		e.EventSource = EventSourceDynamoDB
+		e.EventSource = batch.EventSourceDynamoDB
 	}
 	if id := rec.UserIdentity; id != nil {
 		e.UserIdentity = &events.DynamoDBUserIdentity{Type: aws.ToString(id.Type), PrincipalID: aws.ToString(id.PrincipalId)}

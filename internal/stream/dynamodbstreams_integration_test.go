@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamdlq/streamdlq/archive/batch"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -140,7 +142,7 @@ func (tb ddbTable) rangeOf(from, to int) Range {
 
 // assertChanges checks records against the writes, including the images each kind of
 // change must carry.
-func assertChanges(t *testing.T, got []Record, want []change, r Range) {
+func assertChanges(t *testing.T, got []batch.Record, want []change, r Range) {
 	t.Helper()
 	for i, w := range want {
 		if i >= len(got) {
@@ -152,7 +154,7 @@ func assertChanges(t *testing.T, got []Record, want []change, r Range) {
 		}
 		hasOld, hasNew := g.Change.OldImage != nil, g.Change.NewImage != nil
 		if hasOld != (w.event != "INSERT") || hasNew != (w.event != "REMOVE") || g.EventSourceArn != r.StreamARN ||
-			g.EventSource != EventSourceDynamoDB || g.Change.StreamViewType != "NEW_AND_OLD_IMAGES" {
+			g.EventSource != batch.EventSourceDynamoDB || g.Change.StreamViewType != "NEW_AND_OLD_IMAGES" {
 			t.Fatalf("record %d (%s): old image %v, new image %v, source %s %s, view %s", i, w.event, hasOld, hasNew, g.EventSource, g.EventSourceArn, g.Change.StreamViewType)
 		}
 	}
@@ -212,7 +214,7 @@ func TestDynamoDBReadStream(t *testing.T) {
 		limit    int32
 		from, to int
 		want     []change
-		gaps     []Gap
+		gaps     []batch.Gap
 		calls    int
 		waits    []time.Duration
 	}{
@@ -222,7 +224,7 @@ func TestDynamoDBReadStream(t *testing.T) {
 		"throttled":                        {stack: []func(*middleware.Stack) error{nthStreamsRecords(throttled, 2, 3)}, limit: 100, from: 0, to: 199, want: tb.changes[:200], calls: 5, waits: []time.Duration{200 * time.Millisecond, 400 * time.Millisecond}},
 		"empty page mid-range":             {stack: []func(*middleware.Stack) error{nthStreamsRecords(empty, 2)}, limit: 100, from: 0, to: 199, want: tb.changes[:200], calls: 4},
 		"start trimmed": {stack: []func(*middleware.Stack) error{streamsTrimmedBefore(tb.changes[40].seq)}, from: 10, to: 90, want: tb.changes[40:91], calls: 3,
-			gaps: []Gap{{From: tb.changes[10].seq, To: seqAdd(tb.changes[40].seq, -1), Reason: GapTrimmed}}},
+			gaps: []batch.Gap{{From: tb.changes[10].seq, To: seqAdd(tb.changes[40].seq, -1), Reason: batch.GapTrimmed}}},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

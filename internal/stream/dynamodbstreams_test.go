@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamdlq/streamdlq/archive/batch"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
@@ -88,7 +90,7 @@ func TestDynamoDBRead(t *testing.T) {
 		n, trimmedAt int
 		r            Range
 		from, to     int // records wanted, inclusive
-		gaps         []Gap
+		gaps         []batch.Gap
 		iterators    []string
 		calls        int
 	}{
@@ -98,7 +100,7 @@ func TestDynamoDBRead(t *testing.T) {
 		},
 		"trimmed when first read": {
 			n: 50, trimmedAt: 20, r: rng(10, 40), from: 20, to: 40, calls: 4,
-			gaps:      []Gap{{From: ddbSeqAt(10), To: seqAdd(ddbSeqAt(20), -1), Reason: GapTrimmed}},
+			gaps:      []batch.Gap{{From: ddbSeqAt(10), To: seqAdd(ddbSeqAt(20), -1), Reason: batch.GapTrimmed}},
 			iterators: []string{"AT_SEQUENCE_NUMBER:" + ddbSeqAt(10), "TRIM_HORIZON:"},
 		},
 	}
@@ -150,7 +152,7 @@ func TestDynamoDBRecordShape(t *testing.T) {
 			SequenceNumber: aws.String("800000000003126276362"), SizeBytes: aws.Int64(38), StreamViewType: types.StreamViewTypeNewAndOldImages,
 		},
 	}
-	got, err := json.Marshal(Record{DynamoDB: new(dynamoDBEventRecord(&rec, Range{StreamARN: "arn:s", Region: "eu-west-1"}))})
+	got, err := json.Marshal(batch.Record{DynamoDB: new(dynamoDBEventRecord(&rec, Range{StreamARN: "arn:s", Region: "eu-west-1"}))})
 	if err != nil {
 		t.Fatalf("marshal: %v", err)
 	}

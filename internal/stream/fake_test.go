@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamdlq/streamdlq/archive/batch"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
@@ -129,7 +131,7 @@ func rangeOf(i, j int) Range {
 }
 
 // seqs lists the records' sequence numbers.
-func seqs(recs []Record) []string {
+func seqs(recs []batch.Record) []string {
 	out := make([]string, len(recs))
 	for i, r := range recs {
 		out[i] = r.SequenceNumber()

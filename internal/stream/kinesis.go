@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/streamdlq/streamdlq/archive/batch"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
@@ -128,20 +130,20 @@ func (kinesisSource) seq(rec *types.Record) string { return aws.ToString(rec.Seq
 
 // decode converts a run of records to Lambda's shape. The records of a run share one
 // allocation, and so do their event IDs; Data is the SDK's slice, not a copy.
-func (k kinesisSource) decode(dst []Record, recs []types.Record, r Range) []Record {
-	slab := make([]KinesisEventRecord, len(recs))
+func (k kinesisSource) decode(dst []batch.Record, recs []types.Record, r Range) []batch.Record {
+	slab := make([]batch.KinesisEventRecord, len(recs))
 	ids := eventIDs(recs, r.ShardID)
 	for i := range recs {
 		slab[i] = kinesisEventRecord(&recs[i], r)
 		n := len(r.ShardID) + 1 + len(slab[i].Kinesis.SequenceNumber)
 		slab[i].EventID, ids = ids[:n], ids[n:]
 		if !k.deaggregate {
-			dst = append(dst, Record{Kinesis: &slab[i]})
+			dst = append(dst, batch.Record{Kinesis: &slab[i]})
 			continue
 		}
 		users := Deaggregate(slab[i])
 		for j := range users {
-			dst = append(dst, Record{Kinesis: &users[j]})
+			dst = append(dst, batch.Record{Kinesis: &users[j]})
 		}
 	}
 	return dst
@@ -165,12 +167,12 @@ func eventIDs(recs []types.Record, shard string) string {
 }
 
 // kinesisEventRecord converts one record; decode sets its EventID.
-func kinesisEventRecord(rec *types.Record, r Range) KinesisEventRecord {
+func kinesisEventRecord(rec *types.Record, r Range) batch.KinesisEventRecord {
 	seq := aws.ToString(rec.SequenceNumber)
-	var e KinesisEventRecord
+	var e batch.KinesisEventRecord
 	e.AwsRegion = r.Region
 	e.EventName = "aws:kinesis:record"
-	e.EventSource = EventSourceKinesis
+	e.EventSource = batch.EventSourceKinesis
 	e.EventSourceArn = r.StreamARN
 	e.EventVersion = "1.0"
 	e.Kinesis.KinesisSchemaVersion = "1.0"

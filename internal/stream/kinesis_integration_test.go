@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamdlq/streamdlq/archive/batch"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
@@ -124,7 +126,7 @@ func putSeqs(puts []put) []string {
 }
 
 // assertRecords checks records against what was written, field by field.
-func assertRecords(t *testing.T, got []Record, want []put, r Range) {
+func assertRecords(t *testing.T, got []batch.Record, want []put, r Range) {
 	t.Helper()
 	assertSeqs(t, seqs(got), putSeqs(want))
 	for i, g := range got {
@@ -349,12 +351,12 @@ func TestKinesisReadTrimmed(t *testing.T) {
 		horizon  int // index of the first record still retained
 		from, to int
 		want     []put
-		gap      Gap
+		gap      batch.Gap
 	}{
 		"start trimmed": {horizon: 30, from: 10, to: 60, want: puts[30:61],
-			gap: Gap{From: puts[10].seq, To: seqAdd(puts[30].seq, -1), Reason: GapTrimmed}},
+			gap: batch.Gap{From: puts[10].seq, To: seqAdd(puts[30].seq, -1), Reason: batch.GapTrimmed}},
 		"all trimmed": {horizon: 80, from: 10, to: 60,
-			gap: Gap{From: puts[10].seq, To: puts[60].seq, Reason: GapTrimmed}},
+			gap: batch.Gap{From: puts[10].seq, To: puts[60].seq, Reason: batch.GapTrimmed}},
 	}
 	for name, cs := range cases {
 		t.Run(name, func(t *testing.T) {

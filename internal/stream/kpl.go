@@ -10,6 +10,8 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/streamdlq/streamdlq/archive/batch"
+
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -19,9 +21,9 @@ import (
 //	message AggregatedRecord {
 //	  repeated string partition_key_table     = 1;
 //	  repeated string explicit_hash_key_table = 2;
-//	  repeated Record records                 = 3;
+//	  repeated batch.Record records                 = 3;
 //	}
-//	message Record {
+//	message batch.Record {
 //	  required uint64 partition_key_index     = 1;
 //	  optional uint64 explicit_hash_key_index = 2;
 //	  required bytes  data                    = 3;
@@ -29,7 +31,7 @@ import (
 //	}
 var kplMagic = []byte{0xF3, 0x89, 0x9A, 0xC2}
 
-// Field numbers of AggregatedRecord and Record.
+// Field numbers of AggregatedRecord and batch.Record.
 const (
 	aggPartitionKeyTable protowire.Number = 1
 	aggHashKeyTable      protowire.Number = 2
@@ -57,18 +59,18 @@ type UserRecord struct {
 // (MD5 mismatch, bad protobuf, index out of range, no user records) comes back whole
 // with AggregationError saying why: streamdlq rescues records, so it never drops or
 // half-splits one. Deaggregate never panics and always returns at least one record.
-func Deaggregate(r KinesisEventRecord) []KinesisEventRecord {
+func Deaggregate(r batch.KinesisEventRecord) []batch.KinesisEventRecord {
 	msg, aggregated, err := kplMessage(r.Kinesis.Data)
 	if !aggregated {
-		return []KinesisEventRecord{r}
+		return []batch.KinesisEventRecord{r}
 	}
-	var out []KinesisEventRecord
+	var out []batch.KinesisEventRecord
 	if err == nil {
 		out, err = expand(r, msg)
 	}
 	if err != nil {
 		r.Kinesis.AggregationError = err.Error()
-		return []KinesisEventRecord{r}
+		return []batch.KinesisEventRecord{r}
 	}
 	return out
 }
@@ -90,7 +92,7 @@ func kplMessage(data []byte) (msg []byte, aggregated bool, err error) {
 }
 
 // expand builds the user records of msg, the protobuf message inside parent's data.
-func expand(parent KinesisEventRecord, msg []byte) ([]KinesisEventRecord, error) {
+func expand(parent batch.KinesisEventRecord, msg []byte) ([]batch.KinesisEventRecord, error) {
 	c, err := countAggregate(msg)
 	if err != nil {
 		return nil, fmt.Errorf("bad protobuf: %w", err)
@@ -143,8 +145,8 @@ func countAggregate(msg []byte) (kplCounts, error) {
 
 // userRecords walks the records of msg, already checked by countAggregate, building
 // one output record each.
-func userRecords(parent KinesisEventRecord, msg []byte, n int, pks, ehks []string, a *kplStrings) ([]KinesisEventRecord, error) {
-	out := make([]KinesisEventRecord, 0, n)
+func userRecords(parent batch.KinesisEventRecord, msg []byte, n int, pks, ehks []string, a *kplStrings) ([]batch.KinesisEventRecord, error) {
+	out := make([]batch.KinesisEventRecord, 0, n)
 	subs := make([]uint64, n) // one allocation behind every SubSequenceNumber pointer
 	for len(msg) > 0 {
 		f, rest, _ := nextField(msg)
@@ -170,7 +172,7 @@ func userRecords(parent KinesisEventRecord, msg []byte, n int, pks, ehks []strin
 	return out, nil
 }
 
-// parseUserRecord decodes one Record message, resolving its key indexes.
+// parseUserRecord decodes one batch.Record message, resolving its key indexes.
 func parseUserRecord(b []byte, pks, ehks []string) (UserRecord, error) {
 	var u UserRecord
 	var pk, ehk uint64

@@ -12,22 +12,24 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamdlq/streamdlq/archive/batch"
+
 	"github.com/aws/aws-lambda-go/events"
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
 const testEventID = "shardId-000000000001:49590338271490256608559692538361571095921575989136588818"
 
-func parentRecord(data []byte) KinesisEventRecord {
-	return KinesisEventRecord{
+func parentRecord(data []byte) batch.KinesisEventRecord {
+	return batch.KinesisEventRecord{
 		AwsRegion:         "eu-west-1",
 		EventID:           testEventID,
 		EventName:         "aws:kinesis:record",
-		EventSource:       EventSourceKinesis,
+		EventSource:       batch.EventSourceKinesis,
 		EventSourceArn:    "arn:aws:kinesis:eu-west-1:123456789012:stream/orders",
 		EventVersion:      "1.0",
 		InvokeIdentityArn: "arn:aws:iam::123456789012:role/consumer",
-		Kinesis: KinesisRecord{KinesisRecord: events.KinesisRecord{
+		Kinesis: batch.KinesisRecord{KinesisRecord: events.KinesisRecord{
 			ApproximateArrivalTimestamp: events.SecondsEpochTime{Time: time.Unix(1700000000, 0)},
 			Data:                        data,
 			PartitionKey:                "aggregate-pk",
@@ -37,7 +39,7 @@ func parentRecord(data []byte) KinesisEventRecord {
 	}
 }
 
-// rawRecord is a Record message with indexes as given, valid or not; ehk < 0 leaves
+// rawRecord is a batch.Record message with indexes as given, valid or not; ehk < 0 leaves
 // explicit_hash_key_index out.
 type rawRecord struct {
 	pk   uint64
@@ -111,7 +113,7 @@ func TestDeaggregateRoundTrip(t *testing.T) {
 	}
 }
 
-func checkUserRecord(t *testing.T, parent KinesisEventRecord, i int, got KinesisEventRecord, want UserRecord) {
+func checkUserRecord(t *testing.T, parent batch.KinesisEventRecord, i int, got batch.KinesisEventRecord, want UserRecord) {
 	t.Helper()
 	k := got.Kinesis
 	if k.SubSequenceNumber == nil || *k.SubSequenceNumber != uint64(i) {
@@ -260,7 +262,7 @@ func TestDeaggregateKPLGenerated(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var parent KinesisEventRecord
+			var parent batch.KinesisEventRecord
 			if err := json.Unmarshal(b, &parent); err != nil {
 				t.Fatal(err)
 			}
@@ -310,7 +312,7 @@ func FuzzDeaggregate(f *testing.F) {
 
 // checkReaggregates checks a successful split: user records in order, and the same
 // user records again after Aggregate and a second Deaggregate.
-func checkReaggregates(t *testing.T, parent KinesisEventRecord, got []KinesisEventRecord) {
+func checkReaggregates(t *testing.T, parent batch.KinesisEventRecord, got []batch.KinesisEventRecord) {
 	t.Helper()
 	users := make([]UserRecord, len(got))
 	for i, r := range got {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/big"
 
+	"github.com/streamdlq/streamdlq/archive/batch"
+
 	"github.com/aws/smithy-go"
 	"github.com/rs/zerolog"
 )
@@ -73,7 +75,7 @@ type source[T any] interface {
 	page(ctx context.Context, r Range, it *string) (page[T], error)
 	seq(rec *T) string
 	// decode appends recs, all inside the range, to dst in Lambda's shape.
-	decode(dst []Record, recs []T, r Range) []Record
+	decode(dst []batch.Record, recs []T, r Range) []batch.Record
 }
 
 type loopOptions struct {
@@ -139,7 +141,7 @@ func (s *scan[T]) run(ctx context.Context) error {
 		s.advance(p)
 	}
 	if s.trimFrom != "" {
-		s.gap(s.trimFrom, s.r.End, GapTrimmed, "nothing left after the trim horizon")
+		s.gap(s.trimFrom, s.r.End, batch.GapTrimmed, "nothing left after the trim horizon")
 	}
 	return nil
 }
@@ -207,7 +209,7 @@ func (s *scan[T]) resume() position {
 // The records from there up to the first one TRIM_HORIZON gives become a trimmed gap.
 func (s *scan[T]) fallback(ctx context.Context, err error) (position, error) {
 	if s.fallbacks++; s.fallbacks > maxFallbacks {
-		s.stop(GapTrimmed, fmt.Sprintf("still trimmed after %d fallbacks", maxFallbacks))
+		s.stop(batch.GapTrimmed, fmt.Sprintf("still trimmed after %d fallbacks", maxFallbacks))
 		return position{}, nil
 	}
 	if s.trimFrom == "" {
@@ -223,13 +225,13 @@ func (s *scan[T]) fallback(ctx context.Context, err error) (position, error) {
 func (s *scan[T]) end(kind errKind, reason string, err error) error {
 	switch kind {
 	case kindDeadline:
-		s.stop(GapUnreadable, "deadline")
+		s.stop(batch.GapUnreadable, "deadline")
 		return nil
 	case kindUnreadable:
 		if len(s.res.Records) == 0 && len(s.res.Gaps) == 0 && s.trimFrom == "" {
 			return &UnreadableError{Range: s.r, Reason: reason, Err: err}
 		}
-		s.stop(GapUnreadable, reason+": "+err.Error())
+		s.stop(batch.GapUnreadable, reason+": "+err.Error())
 		return nil
 	}
 	return fmt.Errorf("read %s: %w", s.r.ShardID, err)
@@ -287,7 +289,7 @@ func (s *scan[T]) settleTrim(seq string) {
 		if CompareSequence(to, s.r.End) > 0 {
 			to = s.r.End
 		}
-		s.gap(s.trimFrom, to, GapTrimmed, "")
+		s.gap(s.trimFrom, to, batch.GapTrimmed, "")
 	}
 	s.trimFrom = ""
 }
@@ -307,7 +309,7 @@ func (s *scan[T]) advance(p page[T]) {
 		s.done = true
 	default:
 		if s.empty++; s.empty >= s.opt.maxEmptyPages {
-			s.stop(GapUnreadable, fmt.Sprintf("%d empty pages in a row", s.empty))
+			s.stop(batch.GapUnreadable, fmt.Sprintf("%d empty pages in a row", s.empty))
 		}
 	}
 	s.it = p.next
@@ -332,7 +334,7 @@ func (s *scan[T]) stop(reason, detail string) {
 }
 
 func (s *scan[T]) gap(from, to, reason, detail string) {
-	s.res.Gaps = append(s.res.Gaps, Gap{From: from, To: to, Reason: reason, Detail: detail})
+	s.res.Gaps = append(s.res.Gaps, batch.Gap{From: from, To: to, Reason: reason, Detail: detail})
 }
 
 // seqAdd adds d to a sequence number; they can exceed 64 bits.

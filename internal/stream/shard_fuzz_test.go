@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/streamdlq/streamdlq/archive/batch"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
@@ -69,7 +71,7 @@ func FuzzReadLoop(f *testing.F) {
 
 // checkTrimGap wants one trimmed gap from Start to just before the horizon's first
 // record (or End) when Start is before the horizon, and no gap otherwise.
-func checkTrimGap(t *testing.T, gaps []Gap, r Range, first, horizon, n int) {
+func checkTrimGap(t *testing.T, gaps []batch.Gap, r Range, first, horizon, n int) {
 	t.Helper()
 	if first >= horizon || first >= n {
 		if len(gaps) != 0 {
@@ -81,7 +83,7 @@ func checkTrimGap(t *testing.T, gaps []Gap, r Range, first, horizon, n int) {
 	if horizon < n && CompareSequence(seqAt(horizon), r.End) <= 0 {
 		to = seqAdd(seqAt(horizon), -1)
 	}
-	if len(gaps) != 1 || gaps[0].From != r.Start || gaps[0].To != to || gaps[0].Reason != GapTrimmed {
+	if len(gaps) != 1 || gaps[0].From != r.Start || gaps[0].To != to || gaps[0].Reason != batch.GapTrimmed {
 		t.Fatalf("gaps: got %+v, want one trimmed gap %s..%s", gaps, r.Start, to)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamdlq/streamdlq/archive/batch"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
@@ -41,7 +43,7 @@ func TestReadLoop(t *testing.T) {
 		opt    func(*KinesisOptions)
 		r      Range
 		want   []string
-		gaps   []Gap
+		gaps   []batch.Gap
 		calls  int
 		closed bool
 	}{
@@ -60,7 +62,7 @@ func TestReadLoop(t *testing.T) {
 			shard: func() *fakeShard { s := newFakeShard(20); s.emptyAt[10] = 5; return s },
 			opt:   func(o *KinesisOptions) { o.Limit, o.MaxEmptyPages = 10, 3 },
 			r:     rangeOf(0, 19), want: wantSeqs(0, 9), calls: 5,
-			gaps: []Gap{{From: seqAdd(seqAt(9), 1), To: seqAt(19), Reason: GapUnreadable, Detail: "3 empty pages in a row"}},
+			gaps: []batch.Gap{{From: seqAdd(seqAt(9), 1), To: seqAt(19), Reason: batch.GapUnreadable, Detail: "3 empty pages in a row"}},
 		},
 		"expired mid-range": {
 			shard: func() *fakeShard { s := newFakeShard(25); s.beforeRecords = failOn(2, expired); return s },
@@ -98,7 +100,7 @@ func TestReadLoop(t *testing.T) {
 		"trimmed start": {
 			shard: func() *fakeShard { s := newFakeShard(20); s.trimmed = 5; return s },
 			r:     rangeOf(2, 12), want: wantSeqs(5, 12), calls: 3,
-			gaps: []Gap{{From: seqAt(2), To: seqAdd(seqAt(5), -1), Reason: GapTrimmed}},
+			gaps: []batch.Gap{{From: seqAt(2), To: seqAdd(seqAt(5), -1), Reason: batch.GapTrimmed}},
 		},
 		"trimmed start, horizon at start": {
 			// Refused, yet TRIM_HORIZON begins at Start: nothing was lost.
@@ -117,12 +119,12 @@ func TestReadLoop(t *testing.T) {
 		"trimmed past end": {
 			shard: func() *fakeShard { s := newFakeShard(20); s.trimmed = 15; return s },
 			r:     rangeOf(2, 12), calls: 3,
-			gaps: []Gap{{From: seqAt(2), To: seqAt(12), Reason: GapTrimmed}},
+			gaps: []batch.Gap{{From: seqAt(2), To: seqAt(12), Reason: batch.GapTrimmed}},
 		},
 		"trimmed to empty closed shard": {
 			shard: func() *fakeShard { s := newFakeShard(20); s.trimmed, s.closed = 20, true; return s },
 			r:     rangeOf(2, 12), calls: 3, closed: true,
-			gaps: []Gap{{From: seqAt(2), To: seqAt(12), Reason: GapTrimmed, Detail: "nothing left after the trim horizon"}},
+			gaps: []batch.Gap{{From: seqAt(2), To: seqAt(12), Reason: batch.GapTrimmed, Detail: "nothing left after the trim horizon"}},
 		},
 		"refused mid-range": {
 			shard: func() *fakeShard {
@@ -131,7 +133,7 @@ func TestReadLoop(t *testing.T) {
 				return s
 			},
 			opt: limit10, r: rangeOf(0, 24), want: wantSeqs(0, 9), calls: 3,
-			gaps: []Gap{{From: seqAdd(seqAt(9), 1), To: seqAt(24), Reason: GapUnreadable,
+			gaps: []batch.Gap{{From: seqAdd(seqAt(9), 1), To: seqAt(24), Reason: batch.GapUnreadable,
 				Detail: "access-denied: KMSAccessDeniedException: no"}},
 		},
 	}
@@ -277,7 +279,7 @@ func TestReadDeadline(t *testing.T) {
 				t.Fatalf("Read: %v", err)
 			}
 			assertSeqs(t, seqs(res.Records), wantSeqs(0, 9))
-			want := []Gap{{From: seqAdd(seqAt(9), 1), To: seqAt(24), Reason: GapUnreadable, Detail: "deadline"}}
+			want := []batch.Gap{{From: seqAdd(seqAt(9), 1), To: seqAt(24), Reason: batch.GapUnreadable, Detail: "deadline"}}
 			if !reflect.DeepEqual(res.Gaps, want) {
 				t.Errorf("gaps: got %+v, want %+v", res.Gaps, want)
 			}

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/streamdlq/streamdlq/archive/batch"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -104,7 +106,7 @@ func TestTrimmedErrorReadsAsTrimmed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Gaps) != 1 || res.Gaps[0].Reason != stream.GapTrimmed || res.Gaps[0].From != "10" || res.Gaps[0].To != "29" || len(res.Records) != 1 {
+	if len(res.Gaps) != 1 || res.Gaps[0].Reason != batch.GapTrimmed || res.Gaps[0].From != "10" || res.Gaps[0].To != "29" || len(res.Records) != 1 {
 		t.Errorf("got gaps %+v and %d records, want one trimmed gap 10..29 and 1 record", res.Gaps, len(res.Records))
 	}
 }

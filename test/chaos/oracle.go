@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/streamdlq/streamdlq/archive/batch"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
@@ -52,8 +54,8 @@ type found struct {
 	order     []string        // record data in target order, first copies only
 	queued    map[string]bool // sequence numbers in DLQ and parking messages
 	archived  map[string]bool // sequence numbers in archive objects
-	gaps      []stream.Gap    // gaps of archived failures
-	parked    []envelope.Failure
+	gaps      []batch.Gap     // gaps of archived failures
+	parked    []batch.Failure
 }
 
 // check reads back the target stream, the queues and the archive with clean clients
@@ -115,7 +117,7 @@ func classify(r *Run, recs []written, f found) {
 	}
 }
 
-func parkedHas(parked []envelope.Failure, seq string) bool {
+func parkedHas(parked []batch.Failure, seq string) bool {
 	for _, p := range parked {
 		if stream.CompareSequence(p.Start, seq) <= 0 && stream.CompareSequence(seq, p.End) <= 0 {
 			return true
@@ -124,7 +126,7 @@ func parkedHas(parked []envelope.Failure, seq string) bool {
 	return false
 }
 
-func gapHas(gaps []stream.Gap, seq string) bool {
+func gapHas(gaps []batch.Gap, seq string) bool {
 	for _, g := range gaps {
 		if stream.CompareSequence(g.From, seq) <= 0 && stream.CompareSequence(seq, g.To) <= 0 {
 			return true

@@ -3,8 +3,7 @@ package chaos
 import (
 	"testing"
 
-	"github.com/streamdlq/streamdlq/internal/envelope"
-	"github.com/streamdlq/streamdlq/internal/stream"
+	"github.com/streamdlq/streamdlq/archive/batch"
 )
 
 // The oracle must see every way a record can go missing or go wrong: these runs are
@@ -30,7 +29,7 @@ func TestClassify(t *testing.T) {
 		},
 		"queued, parked and in a gap": {
 			f: found{delivered: map[string]int{}, queued: map[string]bool{"10": true}, archived: map[string]bool{"10": true},
-				parked: []envelope.Failure{{Start: "15", End: "25"}}, gaps: []stream.Gap{{From: "30", To: "30", Reason: stream.GapTrimmed}}},
+				parked: []batch.Failure{{Start: "15", End: "25"}}, gaps: []batch.Gap{{From: "30", To: "30", Reason: batch.GapTrimmed}}},
 			want: Tally{Records: 3, Queued: 1, Parked: 1, Gapped: 1},
 		},
 		"archived but not queued": {
@@ -38,7 +37,7 @@ func TestClassify(t *testing.T) {
 			want: Tally{Records: 3, Delivered: 2, Lost: 1},
 		},
 		"a parked event of another range does not count": {
-			f:    found{delivered: map[string]int{"r0": 1, "r1": 1}, parked: []envelope.Failure{{Start: "31", End: "40"}}},
+			f:    found{delivered: map[string]int{"r0": 1, "r1": 1}, parked: []batch.Failure{{Start: "31", End: "40"}}},
 			want: Tally{Records: 3, Delivered: 2, Lost: 1},
 		},
 		"duplicate with no fault to explain it": {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/streamdlq/streamdlq/archive/batch"
+
 	"github.com/streamdlq/streamdlq/internal/envelope"
 )
 
@@ -15,14 +17,14 @@ import (
 func TestSampleEventsParse(t *testing.T) {
 	tests := map[string]struct {
 		kind    envelope.Kind
-		sources []envelope.Source // one per item
+		sources []batch.Source // one per item
 	}{
-		"sns-kinesis.json":            {envelope.KindSNS, []envelope.Source{envelope.SourceKinesis}},
-		"sns-dynamodb.json":           {envelope.KindSNS, []envelope.Source{envelope.SourceDynamoDB}},
-		"sqs.json":                    {envelope.KindSQS, []envelope.Source{envelope.SourceKinesis, envelope.SourceDynamoDB}},
-		"direct-kinesis.json":         {envelope.KindDirect, []envelope.Source{envelope.SourceKinesis}},
-		"pipes-dlq.json":              {envelope.KindSQS, []envelope.Source{envelope.SourceKinesis}},
-		"s3-object-notification.json": {envelope.KindS3, []envelope.Source{""}},
+		"sns-kinesis.json":            {envelope.KindSNS, []batch.Source{batch.SourceKinesis}},
+		"sns-dynamodb.json":           {envelope.KindSNS, []batch.Source{batch.SourceDynamoDB}},
+		"sqs.json":                    {envelope.KindSQS, []batch.Source{batch.SourceKinesis, batch.SourceDynamoDB}},
+		"direct-kinesis.json":         {envelope.KindDirect, []batch.Source{batch.SourceKinesis}},
+		"pipes-dlq.json":              {envelope.KindSQS, []batch.Source{batch.SourceKinesis}},
+		"s3-object-notification.json": {envelope.KindS3, []batch.Source{""}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -44,7 +46,7 @@ func TestSampleEventsParse(t *testing.T) {
 	}
 }
 
-func checkLocal(t *testing.T, f *envelope.Failure, source envelope.Source) {
+func checkLocal(t *testing.T, f *batch.Failure, source batch.Source) {
 	t.Helper()
 	if f.Source != source || f.AccountID != "000000000000" || f.Region != "us-east-1" {
 		t.Errorf("failure: got %s %s %s, want %s 000000000000 us-east-1", f.Source, f.AccountID, f.Region, source)
@@ -67,7 +69,7 @@ func TestSampleS3ObjectMatchesNotification(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ParseRecord: %v", err)
 	}
-	checkLocal(t, f, envelope.SourceKinesis)
+	checkLocal(t, f, batch.SourceKinesis)
 	var payload struct {
 		Records []json.RawMessage `json:"Records"`
 	}

@@ -1,4 +1,4 @@
-package stream
+package batch
 
 import (
 	"encoding/json"
@@ -79,7 +79,7 @@ func (r Record) MarshalJSON() ([]byte, error) {
 	case r.DynamoDB != nil:
 		return json.Marshal(r.DynamoDB)
 	}
-	return nil, errors.New("stream: empty record")
+	return nil, errors.New("batch: empty record")
 }
 
 // UnmarshalJSON decodes a record in Lambda's shape, choosing the kind by eventSource.
@@ -99,5 +99,5 @@ func (r *Record) UnmarshalJSON(b []byte) error {
 		r.DynamoDB = new(events.DynamoDBEventRecord)
 		return json.Unmarshal(b, r.DynamoDB)
 	}
-	return fmt.Errorf("stream: record eventSource %q is neither %s nor %s", probe.EventSource, EventSourceKinesis, EventSourceDynamoDB)
+	return fmt.Errorf("batch: record eventSource %q is neither %s nor %s", probe.EventSource, EventSourceKinesis, EventSourceDynamoDB)
 }
