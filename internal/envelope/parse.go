@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/aws/aws-lambda-go/events"
 )
@@ -52,10 +54,11 @@ func recordKind(top map[string]json.RawMessage) (Kind, bool) {
 	_, pipes := top["context"]
 	_, kinesis := top[keyKinesis]
 	_, ddb := top[keyDynamoDB]
+	other := slices.ContainsFunc(slices.Collect(maps.Keys(top)), isBatchInfoKey)
 	switch {
 	case pipes && !lambda:
 		return KindPipes, true
-	case lambda || kinesis || ddb:
+	case lambda || kinesis || ddb || other:
 		return KindDirect, true
 	}
 	return "", false

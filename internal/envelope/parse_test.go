@@ -151,6 +151,7 @@ func fixtureCases() map[string]struct {
 		"eventbridge-s3-object-created.json": {KindS3, []wantItem{{id: "s3://my-onfailure-bucket/" + onFailureKey, object: object}}},
 		"pipes-kinesis-dlq.json":             {KindPipes, []wantItem{{id: "direct", failure: &pipesKinesisFailure}}},
 		"pipes-ddb-dlq.json":                 {KindPipes, []wantItem{{id: "direct", failure: &pipesDDB}}},
+		"kafka-onfailure.json":               {KindDirect, []wantItem{{id: "316aa6d0-8154-4d56-9af7-85d5f4a6bc81", errField: field("KafkaBatchInfo")}}},
 		"pipes-kinesis-dlq-sqs.json":         {KindSQS, []wantItem{{id: "0adcdb8d-7987-41a6-bde9-6bfde28d6d9d", failure: &pipesKinesisFailure}}},
 	}
 }

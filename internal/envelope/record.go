@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,6 +44,9 @@ type wireRecord struct {
 	DynamoDB  *wireBatch `json:"DDBStreamBatchInfo"`
 	// Payload is set only in objects written by an S3 on-failure destination.
 	Payload *string `json:"payload"`
+	// unsupported is the first other *BatchInfo key (KafkaBatchInfo...), found only
+	// when neither supported key is present.
+	unsupported string
 }
 
 // wireBatch is KinesisBatchInfo or DDBStreamBatchInfo; both have the same fields.
@@ -75,6 +80,9 @@ func parseRecord(b []byte) (*batch.Failure, *ParseError) {
 	var w wireRecord
 	if err := json.Unmarshal(b, &w); err != nil {
 		return nil, decodeError(err, "an on-failure record")
+	}
+	if w.Kinesis == nil && w.DynamoDB == nil {
+		w.unsupported = otherBatchInfo(b)
 	}
 	f, perr := w.failure()
 	if perr != nil {
@@ -117,8 +125,32 @@ func (w *wireRecord) batch() (*wireBatch, string, *ParseError) {
 		return w.Kinesis, keyKinesis, nil
 	case w.DynamoDB != nil:
 		return w.DynamoDB, keyDynamoDB, nil
+	case w.unsupported != "":
+		return nil, "", bad(w.unsupported, "source not supported: %.64s (only %s and %s can be read back)", w.unsupported, keyKinesis, keyDynamoDB)
 	}
 	return nil, "", bad(keyKinesis, "missing, and so is %s: not an on-failure record", keyDynamoDB)
+}
+
+// otherBatchInfo returns the first key of the JSON object b, in sorted order, that
+// names another source's batch info (KafkaBatchInfo, and whatever AWS adds), so that
+// such a record is refused for what it is rather than for what it lacks.
+func otherBatchInfo(b []byte) string {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(b, &top) != nil {
+		return ""
+	}
+	keys := slices.Sorted(maps.Keys(top))
+	for _, k := range keys {
+		if isBatchInfoKey(k) && k != keyKinesis && k != keyDynamoDB {
+			return k
+		}
+	}
+	return ""
+}
+
+// isBatchInfoKey reports whether k looks like an on-failure record's batch-info key.
+func isBatchInfoKey(k string) bool {
+	return len(k) > len("BatchInfo") && strings.HasSuffix(k, "BatchInfo") && printableID(k)
 }
 
 // fillContext copies who failed and why. Lambda writes requestContext; Pipes writes

@@ -41,14 +41,16 @@ func TestParseRecordRefuses(t *testing.T) {
 		wantField string
 		wantText  string
 	}{
-		"not JSON":          {raw: `{"KinesisBatchInfo":`, wantText: "not JSON"},
-		"JSON array":        {raw: `[{"KinesisBatchInfo":{}}]`, wantText: "not an on-failure record: JSON array"},
-		"JSON number":       {raw: `42`, wantText: "not an on-failure record: JSON number"},
-		"no batch info":     {raw: `{"requestContext":{"requestId":"x"}}`, wantField: "KinesisBatchInfo", wantText: "not an on-failure record"},
-		"null batch info":   {fixture: k, edit: func(m map[string]any) { m["KinesisBatchInfo"] = nil }, wantField: "KinesisBatchInfo"},
-		"both batch infos":  {fixture: k, edit: func(m map[string]any) { m["DDBStreamBatchInfo"] = m["KinesisBatchInfo"] }, wantField: "DDBStreamBatchInfo"},
-		"batch info string": {fixture: k, edit: func(m map[string]any) { m["KinesisBatchInfo"] = "x" }, wantField: "KinesisBatchInfo", wantText: "wrong JSON type string"},
-		"missing streamArn": {fixture: k, edit: kinesisInfo(func(b map[string]any) { delete(b, "streamArn") }), wantField: "KinesisBatchInfo.streamArn", wantText: "missing"},
+		"not JSON":                       {raw: `{"KinesisBatchInfo":`, wantText: "not JSON"},
+		"JSON array":                     {raw: `[{"KinesisBatchInfo":{}}]`, wantText: "not an on-failure record: JSON array"},
+		"JSON number":                    {raw: `42`, wantText: "not an on-failure record: JSON number"},
+		"no batch info":                  {raw: `{"requestContext":{"requestId":"x"}}`, wantField: "KinesisBatchInfo", wantText: "not an on-failure record"},
+		"Kafka batch info":               {raw: `{"requestContext":{"requestId":"x"},"KafkaBatchInfo":{"batchSize":1}}`, wantField: "KafkaBatchInfo", wantText: "source not supported: KafkaBatchInfo"},
+		"unknown batch info, no context": {raw: `{"SomethingNewBatchInfo":{}}`, wantField: "SomethingNewBatchInfo", wantText: "source not supported: SomethingNewBatchInfo"},
+		"null batch info":                {fixture: k, edit: func(m map[string]any) { m["KinesisBatchInfo"] = nil }, wantField: "KinesisBatchInfo"},
+		"both batch infos":               {fixture: k, edit: func(m map[string]any) { m["DDBStreamBatchInfo"] = m["KinesisBatchInfo"] }, wantField: "DDBStreamBatchInfo"},
+		"batch info string":              {fixture: k, edit: func(m map[string]any) { m["KinesisBatchInfo"] = "x" }, wantField: "KinesisBatchInfo", wantText: "wrong JSON type string"},
+		"missing streamArn":              {fixture: k, edit: kinesisInfo(func(b map[string]any) { delete(b, "streamArn") }), wantField: "KinesisBatchInfo.streamArn", wantText: "missing"},
 		"DynamoDB ARN in KinesisBatchInfo": {fixture: k, edit: kinesisInfo(func(b map[string]any) {
 			b["streamArn"] = "arn:aws:dynamodb:us-east-2:123456789012:table/mytable/stream/2019-11-14T00:04:06.388"
 		}), wantField: "KinesisBatchInfo.streamArn", wantText: "names a dynamodb stream"},
