@@ -98,6 +98,12 @@ func (h *Hydrator) fromPayload(doc *archive.Document, f *batch.Failure) error {
 	if err := json.Unmarshal(f.Payload, &event); err != nil {
 		return &envelope.ParseError{Field: "payload.Records", Err: err}
 	}
+	if err := checkPayload(f, event.Records); err != nil {
+		return err
+	}
+	if h.readers.deaggregate {
+		event.Records = deaggregatePayload(event.Records)
+	}
 	doc.Records = event.Records
 	doc.Hydration.From = "s3-payload"
 	h.finish(doc, f)
