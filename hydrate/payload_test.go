@@ -63,7 +63,9 @@ func TestPayloadRecordsMustBelongToTheFailure(t *testing.T) {
 		edit      func(rec map[string]any)
 		wantField string
 	}{
-		"another stream": {func(rec map[string]any) { rec["eventSourceARN"] = "arn:aws:kinesis:us-east-2:123456789012:stream/orders" },
+		"another stream": {func(rec map[string]any) {
+			rec["eventSourceARN"] = "arn:aws:kinesis:us-east-2:123456789012:stream/orders"
+		},
 			"payload.Records[0].eventSourceARN"},
 		"another shard": {func(rec map[string]any) { rec["eventID"] = "shardId-000000000007:" + payloadSeq }, "payload.Records[0].eventID"},
 		"eventID of another record": {func(rec map[string]any) { rec["eventID"] = "shardId-000000000001:1" },
