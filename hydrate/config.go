@@ -12,11 +12,19 @@ type Config struct {
 	// Allowed is STREAMDLQ_ALLOWED_STREAMS. When empty, the Lambda function allows its
 	// own account and region's streams and the CLI refuses to run.
 	Allowed Allowlist
-	// Roles is STREAMDLQ_ROLE_MAP: account id → role ARN assumed to read that account's
-	// streams.
+	// Roles is STREAMDLQ_ROLE_MAP: account id, or "ACCOUNT:REGION" for one region
+	// only, → role ARN assumed to read that account's streams.
 	Roles map[string]string
 	// Deaggregate is STREAMDLQ_DEAGGREGATE: split KPL-aggregated Kinesis records.
 	Deaggregate bool
+	// CheckMappings is STREAMDLQ_CHECK_MAPPINGS (LoadConfig's default: true): refuse a
+	// failure unless its function has an event source mapping on its stream whose
+	// OnFailure destination is one of InputARNs (any destination when InputARNs is
+	// empty). A Config built in code has it off.
+	CheckMappings bool
+	// InputARNs is STREAMDLQ_INPUT_ARNS: this stack's inputs (the topic, the on-failure
+	// queue, arn:aws:s3:::BUCKET), as event source mappings name their destinations.
+	InputARNs []string
 
 	ArchiveBucket string // STREAMDLQ_ARCHIVE_BUCKET
 	ArchivePrefix string // STREAMDLQ_ARCHIVE_PREFIX
@@ -44,6 +52,15 @@ func LoadConfig(lookup func(string) (string, bool), capture bool) (Config, error
 			errs = append(errs, fmt.Errorf("STREAMDLQ_DEAGGREGATE: %q is not true or false", v))
 		}
 	}
+	c.CheckMappings = true
+	if v := get("STREAMDLQ_CHECK_MAPPINGS"); v != "" {
+		if c.CheckMappings, err = strconv.ParseBool(v); err != nil {
+			errs = append(errs, fmt.Errorf("STREAMDLQ_CHECK_MAPPINGS: %q is not true or false", v))
+		}
+	}
+	if c.InputARNs, err = parseInputARNs(get("STREAMDLQ_INPUT_ARNS")); err != nil {
+		errs = append(errs, fmt.Errorf("STREAMDLQ_INPUT_ARNS: %w", err))
+	}
 	c.ArchiveBucket = get("STREAMDLQ_ARCHIVE_BUCKET")
 	c.ArchivePrefix = strings.Trim(get("STREAMDLQ_ARCHIVE_PREFIX"), "/")
 	c.DLQURL = get("STREAMDLQ_DLQ_URL")
@@ -60,7 +77,8 @@ func LoadConfig(lookup func(string) (string, bool), capture bool) (Config, error
 	return c, errors.Join(errs...)
 }
 
-// parseRoleMap parses "111122223333=arn:aws:iam::111122223333:role/reader,...".
+// parseRoleMap parses "111122223333=arn:aws:iam::111122223333:role/reader,...";
+// a key may name a region, "111122223333:eu-west-1=...", which wins there.
 func parseRoleMap(s string) (map[string]string, error) {
 	roles := map[string]string{}
 	for _, pair := range strings.Split(s, ",") {
@@ -68,13 +86,31 @@ func parseRoleMap(s string) (map[string]string, error) {
 		if pair == "" {
 			continue
 		}
-		account, role, ok := strings.Cut(pair, "=")
-		if !ok || !isAccountID(account) || !strings.HasPrefix(role, "arn:") || !strings.Contains(role, ":role/") {
-			return nil, fmt.Errorf("%q: want ACCOUNT_ID=arn:aws:iam::ACCOUNT_ID:role/NAME", pair)
+		key, role, ok := strings.Cut(pair, "=")
+		account, region, regional := strings.Cut(key, ":")
+		if !ok || !isAccountID(account) || regional && !isRegion(region) || !strings.HasPrefix(role, "arn:") || !strings.Contains(role, ":role/") {
+			return nil, fmt.Errorf("%q: want ACCOUNT_ID[:REGION]=arn:aws:iam::ACCOUNT_ID:role/NAME", pair)
 		}
-		roles[account] = role
+		roles[key] = role
 	}
 	return roles, nil
+}
+
+// parseInputARNs parses a comma-separated ARN list; empty entries are skipped, so that
+// a template can join optional inputs.
+func parseInputARNs(s string) ([]string, error) {
+	var arns []string
+	for _, a := range strings.Split(s, ",") {
+		a = strings.TrimSpace(a)
+		if a == "" {
+			continue
+		}
+		if !strings.HasPrefix(a, "arn:") {
+			return nil, fmt.Errorf("%q: not an ARN", a)
+		}
+		arns = append(arns, a)
+	}
+	return arns, nil
 }
 
 func isAccountID(s string) bool {
@@ -87,4 +123,12 @@ func isAccountID(s string) bool {
 		}
 	}
 	return true
+}
+
+// isRegion accepts a region name such as eu-west-1 or us-gov-west-1.
+func isRegion(s string) bool {
+	if len(s) < 4 || len(s) > 32 || !strings.Contains(s, "-") {
+		return false
+	}
+	return strings.IndexFunc(s, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') }) < 0
 }

@@ -29,27 +29,40 @@ func (e *NotAllowedError) Error() string {
 
 // Hydrator reads the records an on-failure record names back from their stream.
 type Hydrator struct {
-	readers *readers
-	allowed Allowlist
-	now     func() time.Time
+	readers  *readers
+	allowed  Allowlist
+	mappings *mappingCheck // nil: no check
+	now      func() time.Time
 }
 
 // New returns a Hydrator that reads with cfg's credentials, assuming the configured
 // role for other accounts' streams.
 func New(cfg aws.Config, c Config) *Hydrator {
-	return &Hydrator{readers: newReaders(cfg, c.Roles, c.Deaggregate), allowed: c.Allowed, now: time.Now}
+	h := &Hydrator{readers: newReaders(cfg, c.Roles, c.Deaggregate), allowed: c.Allowed, now: time.Now}
+	if c.CheckMappings {
+		h.mappings = newMappingCheck(c.InputARNs, func(account, region string) listMappingsAPI {
+			return h.readers.forAccountRegion(account, region).mappings
+		})
+	}
+	return h
 }
 
 // Hydrate returns the hydrated failure document for f. Parts of the range that could
 // not be read are gaps in the document, not errors; a stream that cannot be read at
 // all gives a document with status unreadable. The error is a *NotAllowedError for a
-// refused stream, or a transient error worth retrying.
+// refused stream, a *MappingError for a failure no event source mapping vouches for,
+// or a transient error worth retrying.
 func (h *Hydrator) Hydrate(ctx context.Context, f *batch.Failure, allowed Allowlist) (*archive.Document, error) {
 	if allowed.Empty() {
 		allowed = h.allowed
 	}
 	if !allowed.Allows(f.StreamARN) {
 		return nil, &NotAllowedError{StreamARN: f.StreamARN, Allowed: allowed.String()}
+	}
+	if h.mappings != nil {
+		if err := h.mappings.check(ctx, f); err != nil {
+			return nil, err
+		}
 	}
 	doc := &archive.Document{Failure: f.Raw, Hydration: h.summary(f)}
 	if f.Payload != nil {
@@ -82,7 +95,7 @@ func (h *Hydrator) read(ctx context.Context, f *batch.Failure) (stream.Result, e
 		defer cancel()
 	}
 	r := stream.Range{StreamARN: f.StreamARN, ShardID: f.ShardID, Start: f.Start, End: f.End, BatchSize: f.BatchSize, Region: f.Region}
-	ar := h.readers.forAccount(f.AccountID)
+	ar := h.readers.forAccountRegion(f.AccountID, f.Region)
 	if f.Source == batch.SourceDynamoDB {
 		return ar.dynamodb.Read(ctx, r)
 	}

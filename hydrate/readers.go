@@ -7,52 +7,84 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/streamdlq/streamdlq/internal/stream"
 )
 
-// readers builds stream readers per account: the function's own credentials by
-// default, an assumed role for accounts in the role map. Clients and their
-// credentials caches live as long as the process, so a warm Lambda assumes each role
-// once per credential lifetime, not once per failure.
+// readers builds stream readers per account and region: the function's own
+// credentials by default, an assumed role for accounts in the role map, and always a
+// client of the stream's own region (a Kinesis or DynamoDB stream is read only through
+// its region's endpoint). Clients and their credentials caches live as long as the
+// process, so a warm Lambda assumes each role once per credential lifetime, not once
+// per failure.
 type readers struct {
 	base        aws.Config
 	roles       map[string]string
 	deaggregate bool
 
-	mu        sync.Mutex
-	byAccount map[string]*accountReaders
+	mu    sync.Mutex
+	byKey map[readersKey]*accountReaders
 }
+
+// readersKey is a role ("" for the function's own credentials) and a region ("" for
+// the base config's).
+type readersKey struct{ role, region string }
 
 type accountReaders struct {
 	kinesis  *stream.KinesisReader
 	dynamodb *stream.DynamoDBReader
+	// mappings lists the event source mappings of functions in this account and region.
+	mappings listMappingsAPI
 }
 
 func newReaders(base aws.Config, roles map[string]string, deaggregate bool) *readers {
-	return &readers{base: base, roles: roles, deaggregate: deaggregate, byAccount: map[string]*accountReaders{}}
+	return &readers{base: base, roles: roles, deaggregate: deaggregate, byKey: map[readersKey]*accountReaders{}}
 }
 
-// forAccount returns the readers for streams of account.
+// forAccount returns the readers for streams of account in the base config's region.
 func (r *readers) forAccount(account string) *accountReaders {
-	role := r.roles[account]
-	if role == "" {
-		account = "" // every account without a role shares the function's own clients
+	return r.forAccountRegion(account, "")
+}
+
+// forAccountRegion returns the readers for streams of account in region ("" for the
+// base config's region). Accounts without a role share the function's own
+// credentials, one set of clients per region.
+func (r *readers) forAccountRegion(account, region string) *accountReaders {
+	role := roleFor(r.roles, account, region)
+	if region == r.base.Region {
+		region = ""
 	}
+	key := readersKey{role: role, region: region}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if ar := r.byAccount[account]; ar != nil {
+	if ar := r.byKey[key]; ar != nil {
 		return ar
 	}
-	cfg := configFor(r.base, role)
+	cfg := configFor(r.base, key.role)
+	if region != "" {
+		cfg.Region = region
+	}
 	ar := &accountReaders{
 		kinesis: stream.NewKinesisReader(kinesis.NewFromConfig(cfg),
 			func(o *stream.KinesisOptions) { o.Deaggregate = r.deaggregate }),
 		dynamodb: stream.NewDynamoDBReader(dynamodbstreams.NewFromConfig(cfg)),
+		mappings: lambda.NewFromConfig(cfg),
 	}
-	r.byAccount[account] = ar
+	r.byKey[key] = ar
 	return ar
+}
+
+// roleFor returns the role mapped to account in region (a "ACCOUNT:REGION" entry),
+// else to account in every region, else "".
+func roleFor(roles map[string]string, account, region string) string {
+	if region != "" {
+		if role := roles[account+":"+region]; role != "" {
+			return role
+		}
+	}
+	return roles[account]
 }
 
 // configFor returns base with credentials of the assumed role, or base itself when

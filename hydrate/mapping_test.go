@@ -1,0 +1,141 @@
+package hydrate
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/streamdlq/streamdlq/archive/batch"
+)
+
+type fakeLambda struct {
+	list func(in *lambda.ListEventSourceMappingsInput) (*lambda.ListEventSourceMappingsOutput, error)
+}
+
+func (f *fakeLambda) ListEventSourceMappings(_ context.Context, in *lambda.ListEventSourceMappingsInput, _ ...func(*lambda.Options)) (*lambda.ListEventSourceMappingsOutput, error) {
+	return f.list(in)
+}
+
+const (
+	mapFunction = "arn:aws:lambda:eu-west-1:111122223333:function:orders-consumer"
+	mapStream   = "arn:aws:kinesis:eu-west-1:111122223333:stream/orders"
+	mapTopic    = "arn:aws:sns:eu-west-1:999999999999:streamdlq-OnFailureTopic"
+)
+
+func esm(source, dest string) types.EventSourceMappingConfiguration {
+	c := types.EventSourceMappingConfiguration{EventSourceArn: aws.String(source)}
+	if dest != "" {
+		c.DestinationConfig = &types.DestinationConfig{OnFailure: &types.OnFailure{Destination: aws.String(dest)}}
+	}
+	return c
+}
+
+func mappingFailure(function string) *batch.Failure {
+	return &batch.Failure{Source: batch.SourceKinesis, FunctionARN: function, StreamARN: mapStream, ShardID: "shardId-000000000000", Start: "1", End: "2"}
+}
+
+func TestMappingCheck(t *testing.T) {
+	cases := map[string]struct {
+		function string
+		mappings []types.EventSourceMappingConfiguration
+		inputs   []string
+		wantOK   bool
+	}{
+		"mapping sends to our topic":                {mapFunction, []types.EventSourceMappingConfiguration{esm(mapStream, mapTopic)}, []string{mapTopic}, true},
+		"through an enhanced fan-out":               {mapFunction, []types.EventSourceMappingConfiguration{esm(mapStream+"/consumer/efo:1700000000", mapTopic)}, []string{mapTopic}, true},
+		"any destination when none are set":         {mapFunction, []types.EventSourceMappingConfiguration{esm(mapStream, "arn:aws:sqs:eu-west-1:111122223333:other")}, nil, true},
+		"qualified record, mapping on the function": {mapFunction + ":live", []types.EventSourceMappingConfiguration{esm(mapStream, mapTopic)}, []string{mapTopic}, true},
+		"no mapping at all":                         {mapFunction, nil, []string{mapTopic}, false},
+		"mapping on another stream":                 {mapFunction, []types.EventSourceMappingConfiguration{esm(mapStream+"-2", mapTopic)}, []string{mapTopic}, false},
+		"mapping sends elsewhere":                   {mapFunction, []types.EventSourceMappingConfiguration{esm(mapStream, "arn:aws:sqs:eu-west-1:111122223333:other")}, []string{mapTopic}, false},
+		"mapping without destination":               {mapFunction, []types.EventSourceMappingConfiguration{esm(mapStream, "")}, nil, false},
+		"a pipe":                                    {"arn:aws:pipes:eu-west-1:111122223333:pipe/orders", nil, nil, false},
+		"no function":                               {"", nil, nil, false},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			var gotAccount, gotRegion string
+			api := &fakeLambda{list: func(in *lambda.ListEventSourceMappingsInput) (*lambda.ListEventSourceMappingsOutput, error) {
+				if aws.ToString(in.FunctionName) == mapFunction+":live" {
+					return &lambda.ListEventSourceMappingsOutput{}, nil
+				}
+				return &lambda.ListEventSourceMappingsOutput{EventSourceMappings: tc.mappings}, nil
+			}}
+			m := newMappingCheck(tc.inputs, func(account, region string) listMappingsAPI { gotAccount, gotRegion = account, region; return api })
+			err := m.check(context.Background(), mappingFailure(tc.function))
+			var merr *MappingError
+			switch {
+			case tc.wantOK && err != nil:
+				t.Fatalf("got %v, want the failure vouched for", err)
+			case !tc.wantOK && !errors.As(err, &merr):
+				t.Fatalf("got %v, want a *MappingError", err)
+			}
+			if gotAccount != "" && (gotAccount != "111122223333" || gotRegion != "eu-west-1") {
+				t.Errorf("listed with the client of %s %s, want the function's account and region", gotAccount, gotRegion)
+			}
+		})
+	}
+}
+
+// One List per function and stream while the cache is fresh, another once it is stale;
+// a List error is not cached and is not a *MappingError (it is retried).
+func TestMappingCheckCaches(t *testing.T) {
+	calls := 0
+	var fail error
+	api := &fakeLambda{list: func(*lambda.ListEventSourceMappingsInput) (*lambda.ListEventSourceMappingsOutput, error) {
+		calls++
+		if fail != nil {
+			return nil, fail
+		}
+		return &lambda.ListEventSourceMappingsOutput{EventSourceMappings: []types.EventSourceMappingConfiguration{esm(mapStream, mapTopic)}}, nil
+	}}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	m := newMappingCheck([]string{mapTopic}, func(string, string) listMappingsAPI { return api })
+	m.now = func() time.Time { return now }
+	ctx := context.Background()
+
+	fail = errors.New("throttled")
+	var merr *MappingError
+	if err := m.check(ctx, mappingFailure(mapFunction)); err == nil || errors.As(err, &merr) {
+		t.Fatalf("got %v, want the List error, not a refusal", err)
+	}
+	fail = nil
+	for range 3 {
+		if err := m.check(ctx, mappingFailure(mapFunction)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if calls != 2 {
+		t.Errorf("got %d List calls, want 2 (the failed one, then one cached)", calls)
+	}
+	now = now.Add(mappingTTL)
+	if err := m.check(ctx, mappingFailure(mapFunction)); err != nil || calls != 3 {
+		t.Errorf("after the TTL: got %v and %d calls, want a fresh List (3)", err, calls)
+	}
+}
+
+// The check runs before anything is read: a refused failure gets the *MappingError
+// from Hydrate, which the handler returns (SNS, direct: Lambda parks the event in the
+// hydrator's OnFailure destination) or reports as a batch item failure (SQS: the
+// queue's redrive policy parks it).
+func TestHydrateRefusesUnvouchedFailure(t *testing.T) {
+	h := New(aws.Config{Region: "eu-west-1"}, Config{CheckMappings: true, InputARNs: []string{mapTopic}, Allowed: mustAllow(t, "arn:aws:kinesis:*")})
+	h.mappings.client = func(string, string) listMappingsAPI {
+		return &fakeLambda{list: func(*lambda.ListEventSourceMappingsInput) (*lambda.ListEventSourceMappingsOutput, error) {
+			return &lambda.ListEventSourceMappingsOutput{}, nil
+		}}
+	}
+	doc, err := h.Hydrate(context.Background(), mappingFailure(mapFunction), Allowlist{})
+	var merr *MappingError
+	if !errors.As(err, &merr) || doc != nil {
+		t.Fatalf("got %v, %v; want no document and a *MappingError", doc, err)
+	}
+	if errorType(err) != "hydrate.MappingError" {
+		t.Errorf("got errorType %s, want hydrate.MappingError", errorType(err))
+	}
+}
