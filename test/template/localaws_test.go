@@ -169,6 +169,9 @@ func (l *local) env(t *testing.T, function string) []string {
 		"STREAMDLQ_REDRIVE_TARGETS": l.table + "=sqs:" + l.targetURL, "STREAMDLQ_REDRIVE_RATE": "100",
 		"STREAMDLQ_REDRIVE_MAX_RATE": "1000", "STREAMDLQ_REDRIVE_MAX_BYTES": "1048576",
 		"STREAMDLQ_REDRIVE_SHARE": "0.5", "STREAMDLQ_MAX_RECEIVE_COUNT": "5",
+		// moto has no event source mappings for these functions: the check is off here
+		// and covered by hydrate's unit tests.
+		"STREAMDLQ_CHECK_MAPPINGS": "false", "STREAMDLQ_INPUT_ARNS": "",
 	}
 	vars := mustGet(t, loadTemplate(t), "Resources", function, "Properties", "Environment", "Variables")
 	var env []string

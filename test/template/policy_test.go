@@ -10,9 +10,12 @@ import (
 )
 
 // unscopable lists the actions AWS authorizes only on Resource "*", with why each is
-// needed. EMF metrics need no cloudwatch:PutMetricData, so it is empty; an entry here
-// must say which AWS documentation makes the action unscopable.
-var unscopable = map[string]string{}
+// needed. EMF metrics need no cloudwatch:PutMetricData; an entry here must say which
+// AWS documentation makes the action unscopable.
+var unscopable = map[string]string{
+	"lambda:ListEventSourceMappings": "the hydrator checks that a failure's function has a mapping sending failures here; " +
+		"the Service Authorization Reference (Actions defined by AWS Lambda) lists no resource type for it",
+}
 
 var actionName = regexp.MustCompile(`^[a-z0-9-]+:[A-Za-z0-9]+$`)
 
@@ -214,4 +217,105 @@ func selectIndex(n *yaml.Node) int {
 		return -1
 	}
 	return i
+}
+
+// statementsBySid returns the identity statements with sid, in every !If branch.
+func statementsBySid(tpl *yaml.Node, sid string) []statement {
+	var out []statement
+	for _, s := range identityStatements(tpl) {
+		if short(get(s.node, "Sid")) == sid {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// The source streams' KMS keys are granted kms:Decrypt only, only when the parameter
+// is set, and only through Kinesis and DynamoDB.
+func TestSourceStreamKeysDecryptOnly(t *testing.T) {
+	tpl := loadTemplate(t)
+	stmts := statementsBySid(tpl, "DecryptSourceStreams")
+	if len(stmts) != 1 {
+		t.Fatalf("got %d DecryptSourceStreams statements, want 1 in HydrateRole", len(stmts))
+	}
+	s := stmts[0]
+	if !strings.HasPrefix(s.where, "HydrateRole ") {
+		t.Errorf("DecryptSourceStreams in %s, want HydrateRole", s.where)
+	}
+	if got := items(get(s.node, "Action")); len(got) != 1 || got[0].Value != "kms:Decrypt" {
+		t.Errorf("DecryptSourceStreams actions: want kms:Decrypt only")
+	}
+	if r := get(s.node, "Resource"); r.Tag != "!Split" || !refs(r, "SourceStreamKmsKeyArns") {
+		t.Errorf("DecryptSourceStreams resource: got %s, want !Split of SourceStreamKmsKeyArns", short(r))
+	}
+	var via []string
+	for _, v := range items(get(s.node, "Condition", "StringLike", "kms:ViaService")) {
+		via = append(via, v.Value)
+	}
+	if strings.Join(via, ",") != "kinesis.*.amazonaws.com,dynamodb.*.amazonaws.com" {
+		t.Errorf("DecryptSourceStreams kms:ViaService: got %v, want Kinesis and DynamoDB", via)
+	}
+	if !conditionalOn(tpl, "HasSourceStreamKeys", "DecryptSourceStreams") {
+		t.Error("DecryptSourceStreams: want it under !If HasSourceStreamKeys")
+	}
+	if got := short(mustGet(t, tpl, "Parameters", "SourceStreamKmsKeyArns", "Default")); got != "" {
+		t.Errorf("SourceStreamKmsKeyArns default: got %q, want empty (no grant)", got)
+	}
+}
+
+// conditionalOn reports whether the statement sid sits in an !If on cond.
+func conditionalOn(tpl *yaml.Node, cond, sid string) bool {
+	var found bool
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if n == nil || found {
+			return
+		}
+		if n.Tag == "!If" && len(n.Content) == 3 && n.Content[0].Value == cond && short(get(n.Content[1], "Sid")) == sid {
+			found = true
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(get(tpl, "Resources"))
+	return found
+}
+
+// The hydrator may list event source mappings (on "*", the action has no resource
+// type) and is told this stack's inputs, so that only failures a mapping sends here
+// are hydrated.
+func TestHydratorChecksMappings(t *testing.T) {
+	tpl := loadTemplate(t)
+	stmts := statementsBySid(tpl, "CheckEventSourceMappings")
+	if len(stmts) != 1 || short(get(stmts[0].node, "Action")) != "lambda:ListEventSourceMappings" || short(get(stmts[0].node, "Resource")) != "*" {
+		t.Fatal("HydrateRole: want a CheckEventSourceMappings statement allowing lambda:ListEventSourceMappings on *")
+	}
+	vars := mustGet(t, tpl, "Resources", "HydrateFunction", "Properties", "Environment", "Variables")
+	inputs := get(vars, "STREAMDLQ_INPUT_ARNS")
+	for _, name := range []string{"OnFailureTopic", "OnFailureQueueArn", "OnFailureBucketName"} {
+		if !refs(inputs, name) {
+			t.Errorf("STREAMDLQ_INPUT_ARNS: want it to name %s", name)
+		}
+	}
+	if !refs(get(vars, "STREAMDLQ_CHECK_MAPPINGS"), "CheckMappings") || short(mustGet(t, tpl, "Parameters", "CheckMappings", "Default")) != "true" {
+		t.Error("STREAMDLQ_CHECK_MAPPINGS: want !Ref CheckMappings, on by default")
+	}
+}
+
+// The role map may name a region-specific role (ACCOUNT:REGION=ROLE), as the hydrator
+// reads it; the entry's role is still what sts:AssumeRole is granted on.
+func TestRoleMapPatternAcceptsRegions(t *testing.T) {
+	re := regexp.MustCompile(short(mustGet(t, loadTemplate(t), "Parameters", "CrossAccountRoleMap", "AllowedPattern")))
+	for v, want := range map[string]bool{
+		"": true,
+		"444455556666=arn:aws:iam::444455556666:role/r":                                                         true,
+		"444455556666:eu-west-1=arn:aws:iam::444455556666:role/r,444455556666=arn:aws:iam::444455556666:role/q": true,
+		"444455556666:=arn:aws:iam::444455556666:role/r":                                                        false,
+		"444455556666:EU=arn:aws:iam::444455556666:role/r":                                                      false,
+	} {
+		if got := re.MatchString(v); got != want {
+			t.Errorf("CrossAccountRoleMap %q: got match %t, want %t", v, got, want)
+		}
+	}
 }
