@@ -20,9 +20,13 @@ func (e usageError) Unwrap() error { return e.err }
 func exitCode(err error) int {
 	var ue usageError
 	var na *hydrate.NotAllowedError
+	var me *hydrate.MappingError
+	var ie incompleteError
 	switch {
-	case errors.As(err, &na):
+	case errors.As(err, &na), errors.As(err, &me):
 		return exitRefused
+	case errors.As(err, &ie):
+		return exitIncomplete
 	case errors.As(err, &ue):
 		return exitUsage
 	}

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
+	"time"
 
 	"github.com/streamdlq/streamdlq/archive"
 	"github.com/streamdlq/streamdlq/hydrate"
@@ -24,12 +26,15 @@ var hydrateVars = map[string]string{
 	"STREAMDLQ_DLQ_URL":         "URL of the SQS dead-letter queue",
 	"STREAMDLQ_EVENT_BUS":       "EventBridge bus to announce failures on (empty: none)",
 	"STREAMDLQ_KMS_KEY_ID":      "KMS key for SSE-KMS archive objects (empty: SSE-S3)",
+	"STREAMDLQ_CHECK_MAPPINGS":  "hydrate only failures whose function has an event source mapping on the stream sending failures to one of STREAMDLQ_INPUT_ARNS (true/false; default true)",
+	"STREAMDLQ_INPUT_ARNS":      "comma-separated ARNs of the stack's inputs (topic, queue, arn:aws:s3:::BUCKET); empty: any on-failure destination",
 }
 
 func runHydrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("hydrate", flag.ContinueOnError)
 	event := fs.String("event", "", "on-failure input: a file in any supported shape (SNS, SQS, S3 object, bare record, Pipes DLQ), or - for stdin")
 	dryRun := fs.Bool("dry-run", false, "hydrate and print only; write nothing to the archive, the DLQ or the bus")
+	timeout := fs.Duration("timeout", 5*time.Minute, "deadline of the whole run; what is not read by then is reported missing (exit 4)")
 	env := newEnvFlags(fs, hydrateVars)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: streamdlq hydrate --event FILE|- [--dry-run] [flags]\n\nPrints one hydrated failure document (JSON) per line on stdout; logs go to stderr.\n\nflags:")
@@ -37,6 +42,9 @@ func runHydrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if err := parseFlags(fs, args, stderr, 0); err != nil {
 		return err
+	}
+	if *timeout <= 0 {
+		return usageError{fmt.Errorf("--timeout %v: want a positive duration", *timeout)}
 	}
 	payload, err := readInput(*event, os.Stdin)
 	if err != nil {
@@ -55,14 +63,65 @@ func runHydrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
 	enc := json.NewEncoder(stdout)
+	var missing []string
 	h := hydrate.NewFromConfig(cfg, c, *dryRun, func(o *hydrate.HandlerOptions) {
-		o.Emit = func(doc *archive.Document, _ *hydrate.Captured) { _ = enc.Encode(doc) }
+		o.Emit = func(doc *archive.Document, _ *hydrate.Captured) {
+			_ = enc.Encode(doc)
+			if m := whatIsMissing(doc); m != "" {
+				missing = append(missing, m)
+			}
+		}
 	})
 	_, err = h.Handle(ctx, payload)
 	var pe *envelope.ParseError
-	if errors.As(err, &pe) {
+	switch {
+	case errors.As(err, &pe):
 		return usageError{err}
+	case err != nil && (ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded)):
+		missing = append(missing, fmt.Sprintf("not captured when the --timeout of %v ran out: %v", *timeout, err))
+	case err != nil:
+		return err
 	}
-	return err
+	if len(missing) > 0 {
+		return incompleteError{missing: missing, dryRun: *dryRun}
+	}
+	return nil
+}
+
+// whatIsMissing describes a document that does not hold its whole range, or "".
+func whatIsMissing(doc *archive.Document) string {
+	hy := doc.Hydration
+	if len(hy.Gaps) == 0 && (hy.Status == archive.StatusComplete || hy.Status == archive.StatusMoreThanBatch) {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s %s..%s: %s, %d records read", hy.StreamARN, hy.ShardID, hy.Start, hy.End, hy.Status, hy.Fetched)
+	if hy.Expected > 0 {
+		fmt.Fprintf(&b, " of %d", hy.Expected)
+	}
+	for _, g := range hy.Gaps {
+		fmt.Fprintf(&b, "; missing %s..%s (%s", g.From, g.To, g.Reason)
+		if g.Detail != "" {
+			fmt.Fprintf(&b, ": %.200s", g.Detail)
+		}
+		b.WriteString(")")
+	}
+	return b.String()
+}
+
+// incompleteError says that a failure was not completely captured: exit code 4.
+type incompleteError struct {
+	missing []string
+	dryRun  bool
+}
+
+func (e incompleteError) Error() string {
+	rerun := "A rerun with the same event reads the range again; a capture that reads more supersedes the partial one in the archive and the DLQ, and records already trimmed from the stream stay missing."
+	if e.dryRun {
+		rerun = "Nothing was written (--dry-run); a rerun reads the range again."
+	}
+	return "failure not completely captured:\n  " + strings.Join(e.missing, "\n  ") + "\n" + rerun
 }

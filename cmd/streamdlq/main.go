@@ -21,6 +21,9 @@ const (
 	exitFailed  = 1 // the work ran and something was not done (see stderr)
 	exitUsage   = 2 // bad flags, configuration or input
 	exitRefused = 3 // a stream outside the allowlist, or a claim check outside the archive
+	// exitIncomplete: hydrate ran, but a failure was not completely captured (a gap, or
+	// the --timeout ran out); stderr says what is missing and what a rerun will do.
+	exitIncomplete = 4
 )
 
 type command struct {
