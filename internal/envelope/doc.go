@@ -5,7 +5,9 @@
 // SQS or S3. Parse takes whatever payload invoked us — an SNS event, an SQS event
 // (with raw or SNS-wrapped bodies), an S3 event notification or EventBridge
 // "Object Created" event naming an on-failure object, or a bare record from a direct
-// invoke — and returns our own types: Input, Item, batch.Failure. aws-lambda-go's events
+// invoke, or either of those wrapped as the hydrator's own failure queue holds them: a
+// Lambda asynchronous-invocation record's requestPayload, an SNS notification that
+// could not be delivered — and returns our own types: Input, Item, batch.Failure. aws-lambda-go's events
 // types stop here.
 //
 // Every record is validated before anyone calls AWS with it: the stream ARN must be a

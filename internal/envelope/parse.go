@@ -27,13 +27,36 @@ const (
 // units. It returns a *ParseError only when the payload as a whole is unusable: too
 // big, not JSON, or no recognizable shape. A unit that is unusable carries its own
 // *ParseError in Item.Err, so that one bad SQS message does not fail the others.
+//
+// Two wrappings that land on the hydrator's own failure queue are opened as well: a
+// Lambda asynchronous-invocation record (requestContext + requestPayload, what Lambda
+// sends to the hydrator's OnFailure destination) parses as its requestPayload, and an
+// SNS notification (what an SNS subscription's dead-letter queue holds) as its Message.
 func Parse(payload []byte) (Input, error) {
+	return parse(payload, false)
+}
+
+func parse(payload []byte, nested bool) (Input, error) {
 	if len(payload) > MaxPayloadSize {
 		return Input{}, bad("", "payload of %d bytes is over the %d-byte cap", len(payload), MaxPayloadSize)
 	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(payload, &top); err != nil {
 		return Input{}, decodeError(err, "an event or on-failure record")
+	}
+	if inner, ok := invocationPayload(top); ok {
+		if nested {
+			return Input{}, bad("requestPayload", "an invocation record inside another one")
+		}
+		in, err := parse(inner, true)
+		var perr *ParseError
+		if errors.As(err, &perr) {
+			return Input{}, prefixed(perr, "requestPayload")
+		}
+		return in, err
+	}
+	if id, msg, ok := snsNotification(top); ok {
+		return Input{Kind: KindSNS, Items: []Item{recordItem(id, msg)}}, nil
 	}
 	if records, ok := top["Records"]; ok {
 		return parseEvent(records)
@@ -45,6 +68,28 @@ func Parse(payload []byte) (Input, error) {
 		return Input{Kind: kind, Items: []Item{recordItem(directID(top), []byte(payload))}}, nil
 	}
 	return Input{}, bad("", "no recognizable input: neither an SNS, SQS, S3 or EventBridge event nor an on-failure record")
+}
+
+// invocationPayload returns the requestPayload of a Lambda asynchronous-invocation
+// record. An on-failure record of a stream has requestContext but never requestPayload.
+func invocationPayload(top map[string]json.RawMessage) (json.RawMessage, bool) {
+	_, rc := top["requestContext"]
+	p, ok := top["requestPayload"]
+	return p, rc && ok
+}
+
+// snsNotification returns the MessageId and Message of an SNS notification.
+func snsNotification(top map[string]json.RawMessage) (string, []byte, bool) {
+	var typ, id, topic, msg string
+	for k, v := range map[string]*string{"Type": &typ, "MessageId": &id, "TopicArn": &topic, "Message": &msg} {
+		if json.Unmarshal(top[k], v) != nil {
+			return "", nil, false
+		}
+	}
+	if typ != "Notification" || topic == "" || !printableID(id) {
+		return "", nil, false
+	}
+	return id, []byte(msg), true
 }
 
 // recordKind tells a bare on-failure record from other JSON objects, and Lambda's
