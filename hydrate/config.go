@@ -31,6 +31,12 @@ type Config struct {
 	DLQURL        string // STREAMDLQ_DLQ_URL
 	EventBus      string // STREAMDLQ_EVENT_BUS; empty: no events
 	KMSKeyID      string // STREAMDLQ_KMS_KEY_ID; empty: SSE-S3
+	// FailureQueueURL is STREAMDLQ_FAILURE_QUEUE_URL: the hydrator's own OnFailure
+	// queue, drained by the rehydration schedule; empty: no rehydration.
+	FailureQueueURL string
+	// ParkingQueueURL is STREAMDLQ_PARKING_QUEUE_URL: where rehydration parks what it
+	// gives up on (past retention, refused); empty: such messages stay on the queue.
+	ParkingQueueURL string
 }
 
 // LoadConfig reads the configuration through lookup (os.LookupEnv in main). With
@@ -66,6 +72,8 @@ func LoadConfig(lookup func(string) (string, bool), capture bool) (Config, error
 	c.DLQURL = get("STREAMDLQ_DLQ_URL")
 	c.EventBus = get("STREAMDLQ_EVENT_BUS")
 	c.KMSKeyID = get("STREAMDLQ_KMS_KEY_ID")
+	c.FailureQueueURL = get("STREAMDLQ_FAILURE_QUEUE_URL")
+	c.ParkingQueueURL = get("STREAMDLQ_PARKING_QUEUE_URL")
 	if capture {
 		if c.ArchiveBucket == "" {
 			errs = append(errs, errors.New("STREAMDLQ_ARCHIVE_BUCKET is not set"))

@@ -37,6 +37,8 @@ type accountReaders struct {
 	dynamodb *stream.DynamoDBReader
 	// mappings lists the event source mappings of functions in this account and region.
 	mappings listMappingsAPI
+	// summary tells a Kinesis stream's retention.
+	summary streamSummaryAPI
 }
 
 func newReaders(base aws.Config, roles map[string]string, deaggregate bool) *readers {
@@ -66,9 +68,11 @@ func (r *readers) forAccountRegion(account, region string) *accountReaders {
 	if region != "" {
 		cfg.Region = region
 	}
+	kc := kinesis.NewFromConfig(cfg)
 	ar := &accountReaders{
-		kinesis: stream.NewKinesisReader(kinesis.NewFromConfig(cfg),
+		kinesis: stream.NewKinesisReader(kc,
 			func(o *stream.KinesisOptions) { o.Deaggregate = r.deaggregate }),
+		summary:  kc,
 		dynamodb: stream.NewDynamoDBReader(dynamodbstreams.NewFromConfig(cfg)),
 		mappings: lambda.NewFromConfig(cfg),
 	}

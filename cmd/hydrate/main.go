@@ -1,6 +1,7 @@
 // Command hydrate is the hydrate Lambda function: subscribed to the on-failure SNS
 // topic (and able to take SQS, S3 and direct inputs), it reads failed records back from
-// their stream, archives them, queues them on the DLQ and announces them.
+// their stream, archives them, queues them on the DLQ and announces them. Its
+// rehydration schedule drains its own failure queue while the records are in the stream.
 package main
 
 import (
@@ -8,6 +9,7 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/streamdlq/streamdlq/hydrate"
 	"github.com/streamdlq/streamdlq/internal/awsenv"
@@ -25,5 +27,10 @@ func main() {
 		log.Fatal().Err(err).Msg("load AWS config")
 	}
 	h := hydrate.NewFromConfig(cfg, c, false, func(o *hydrate.HandlerOptions) { o.Metrics = os.Stdout })
-	lambda.StartWithOptions(h.Handle, lambda.WithContext(ctx))
+	var r *hydrate.Rehydrator
+	if c.FailureQueueURL != "" {
+		q := sqs.NewFromConfig(cfg)
+		r = hydrate.NewRehydrator(h, q, q, c.ParkingQueueURL)
+	}
+	lambda.StartWithOptions(hydrate.Dispatch(h, r, c.FailureQueueURL), lambda.WithContext(ctx))
 }

@@ -19,7 +19,7 @@ func TestHydrateTimeoutReportsWhatIsMissing(t *testing.T) {
 	}))
 	defer kinesis.Close()
 	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL": kinesis.URL, "AWS_REGION": "us-east-2", "AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "test",
+		"AWS_ENDPOINT_URL": kinesis.URL, "AWS_ENDPOINT_URL_KINESIS": kinesis.URL, "AWS_REGION": "us-east-2", "AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "test",
 		"AWS_PROFILE": "", "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
 	} {
 		t.Setenv(k, v)

@@ -172,6 +172,7 @@ func (l *local) env(t *testing.T, function string) []string {
 		// moto has no event source mappings for these functions: the check is off here
 		// and covered by hydrate's unit tests.
 		"STREAMDLQ_CHECK_MAPPINGS": "false", "STREAMDLQ_INPUT_ARNS": "",
+		"STREAMDLQ_FAILURE_QUEUE_URL": "", // no rehydration schedule here; hydrate's tests cover it
 	}
 	vars := mustGet(t, loadTemplate(t), "Resources", function, "Properties", "Environment", "Variables")
 	var env []string

@@ -1,10 +1,14 @@
 package template
 
 import (
+	"encoding/json"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/streamdlq/streamdlq/hydrate"
 )
 
 func TestHydratorSubscribedToTopic(t *testing.T) {
@@ -84,9 +88,37 @@ func TestEventInvokeConfigParksInOwnQueue(t *testing.T) {
 	if got := short(get(tpl, "Resources", "RedriveFunction", "Properties", "EventInvokeConfig", "MaximumRetryAttempts")); got != "0" {
 		t.Errorf("RedriveFunction async retries: got %s, want 0 (a retried run would overlap the next scheduled one)", got)
 	}
-	for _, fn := range []string{"HydrateFunction", "RedriveFunction"} {
-		if refs(get(tpl, "Resources", fn, "Properties", "Environment"), "HydrateFailureQueue") {
-			t.Errorf("%s is told about HydrateFailureQueue; want it to stay Lambda's destination only", fn)
+	if refs(get(tpl, "Resources", "RedriveFunction", "Properties", "Environment"), "HydrateFailureQueue") {
+		t.Error("RedriveFunction is told about HydrateFailureQueue; want only the hydrator to drain it")
+	}
+	if !refs(get(tpl, "Resources", "HydrateFunction", "Properties", "Environment", "Variables", "STREAMDLQ_FAILURE_QUEUE_URL"), "HydrateFailureQueue") {
+		t.Error("HydrateFunction STREAMDLQ_FAILURE_QUEUE_URL: want !Ref HydrateFailureQueue, the queue its rehydration drains")
+	}
+}
+
+// The rehydration schedule invokes the hydrator with the event that makes it drain its
+// failure queue, and the hydrator may receive, delete and hide messages there.
+func TestRehydrateSchedule(t *testing.T) {
+	tpl := loadTemplate(t)
+	target := mustGet(t, tpl, "Resources", "RehydrateSchedule", "Properties", "Target")
+	if got := short(get(target, "Arn")); got != "!GetAtt HydrateFunction.Arn" {
+		t.Errorf("RehydrateSchedule target: got %s, want the hydrate function", got)
+	}
+	var input struct{ Source string }
+	if err := json.Unmarshal([]byte(short(get(target, "Input"))), &input); err != nil || input.Source != hydrate.RehydrateEvent {
+		t.Errorf("RehydrateSchedule input: got source %q (%v), want %q", input.Source, err, hydrate.RehydrateEvent)
+	}
+	var drain statement
+	for _, st := range statementsBySid(tpl, "ParkOwnFailedInvocations") {
+		drain = st
+	}
+	var actions []string
+	for _, a := range items(get(drain.node, "Action")) {
+		actions = append(actions, a.Value)
+	}
+	for _, want := range []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"} {
+		if !slices.Contains(actions, want) {
+			t.Errorf("HydrateRole on HydrateFailureQueue: got %v, want %s", actions, want)
 		}
 	}
 }
