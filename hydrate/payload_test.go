@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/streamdlq/streamdlq/archive/batch"
@@ -113,6 +114,29 @@ func TestPayloadIsDeaggregated(t *testing.T) {
 		n, err := hydratePayload(t, f, deaggregate)
 		if err != nil || n != want {
 			t.Errorf("deaggregate %t: got %d records, %v; want %d", deaggregate, n, err, want)
+		}
+	}
+}
+
+// A DynamoDB record does not name its shard; its stream and sequence number are checked.
+func TestDynamoDBPayloadChecked(t *testing.T) {
+	const ddbStream = "arn:aws:dynamodb:us-east-2:123456789012:table/t/stream/2026-01-01T00:00:00.000"
+	f := &batch.Failure{Source: batch.SourceDynamoDB, StreamARN: ddbStream, ShardID: "shardId-1", Start: "100", End: "200"}
+	rec := func(arn, seq string) batch.Record {
+		var r events.DynamoDBEventRecord
+		r.EventSource, r.EventSourceArn, r.Change.SequenceNumber = "aws:dynamodb", arn, seq
+		return batch.Record{DynamoDB: &r}
+	}
+	if err := checkPayload(f, []batch.Record{rec(ddbStream, "100"), rec(ddbStream, "200")}); err != nil {
+		t.Errorf("records of the range: got %v", err)
+	}
+	for field, recs := range map[string][]batch.Record{
+		"payload.Records[1].eventSourceARN":          {rec(ddbStream, "150"), rec(ddbStream+"x", "150")},
+		"payload.Records[0].dynamodb.SequenceNumber": {rec(ddbStream, "201")},
+	} {
+		var perr *envelope.ParseError
+		if err := checkPayload(f, recs); !errors.As(err, &perr) || perr.Field != field {
+			t.Errorf("got %v, want a *ParseError on %s", err, field)
 		}
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -193,5 +195,24 @@ func TestDispatch(t *testing.T) {
 	}
 	if _, err := handle(context.Background(), json.RawMessage(`{"hello":1}`)); err == nil {
 		t.Error("other input: got nil error, want the handler's parse error")
+	}
+}
+
+type fakeSummary struct{ hours *int32 }
+
+func (f fakeSummary) DescribeStreamSummary(_ context.Context, in *kinesis.DescribeStreamSummaryInput, _ ...func(*kinesis.Options)) (*kinesis.DescribeStreamSummaryOutput, error) {
+	return &kinesis.DescribeStreamSummaryOutput{StreamDescriptionSummary: &ktypes.StreamDescriptionSummary{RetentionPeriodHours: f.hours, StreamARN: in.StreamARN}}, nil
+}
+
+func TestStreamRetention(t *testing.T) {
+	ctx := context.Background()
+	if d, err := streamRetention(ctx, fakeSummary{aws.Int32(168)}, &batch.Failure{Source: batch.SourceKinesis, StreamARN: payloadStream}); err != nil || d != 168*time.Hour {
+		t.Errorf("Kinesis: got %v, %v; want the stream's 168 h", d, err)
+	}
+	if d, err := streamRetention(ctx, nil, &batch.Failure{Source: batch.SourceDynamoDB}); err != nil || d != 24*time.Hour {
+		t.Errorf("DynamoDB: got %v, %v; want 24 h without a call", d, err)
+	}
+	if _, err := streamRetention(ctx, fakeSummary{}, &batch.Failure{Source: batch.SourceKinesis, StreamARN: payloadStream}); err == nil {
+		t.Error("no retention in the answer: got nil error")
 	}
 }
