@@ -353,3 +353,15 @@ func Dispatch(h *Handler, r *Rehydrator, queueURL string) func(context.Context, 
 		return rep, nil
 	}
 }
+
+// FunctionFromConfig wires the hydrate Lambda function's handler: NewFromConfig's
+// Handler, and, when c names a failure queue, the Rehydrator its schedule runs.
+func FunctionFromConfig(cfg aws.Config, c Config, optFns ...func(*HandlerOptions)) func(context.Context, json.RawMessage) (any, error) {
+	h := NewFromConfig(cfg, c, false, optFns...)
+	var r *Rehydrator
+	if c.FailureQueueURL != "" {
+		q := sqs.NewFromConfig(cfg)
+		r = NewRehydrator(h, q, q, c.ParkingQueueURL)
+	}
+	return Dispatch(h, r, c.FailureQueueURL)
+}

@@ -9,7 +9,6 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/streamdlq/streamdlq/hydrate"
 	"github.com/streamdlq/streamdlq/internal/awsenv"
@@ -26,11 +25,6 @@ func main() {
 	if err != nil {
 		log.Fatal().Err(err).Msg("load AWS config")
 	}
-	h := hydrate.NewFromConfig(cfg, c, false, func(o *hydrate.HandlerOptions) { o.Metrics = os.Stdout })
-	var r *hydrate.Rehydrator
-	if c.FailureQueueURL != "" {
-		q := sqs.NewFromConfig(cfg)
-		r = hydrate.NewRehydrator(h, q, q, c.ParkingQueueURL)
-	}
-	lambda.StartWithOptions(hydrate.Dispatch(h, r, c.FailureQueueURL), lambda.WithContext(ctx))
+	handler := hydrate.FunctionFromConfig(cfg, c, func(o *hydrate.HandlerOptions) { o.Metrics = os.Stdout })
+	lambda.StartWithOptions(handler, lambda.WithContext(ctx))
 }

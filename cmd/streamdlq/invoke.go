@@ -74,8 +74,7 @@ func invokeHandler(ctx context.Context, function string, stderr io.Writer) (hand
 		if err != nil {
 			return nil, usageError{err}
 		}
-		h := hydrate.NewFromConfig(cfg, c, false, func(o *hydrate.HandlerOptions) { o.Metrics = stderr })
-		return h.Handle, nil
+		return hydrate.FunctionFromConfig(cfg, c, func(o *hydrate.HandlerOptions) { o.Metrics = stderr }), nil
 	}
 	return redriveHandler(ctx, cfg, stderr)
 }

@@ -25,6 +25,7 @@ func TestSampleEventsParse(t *testing.T) {
 		"direct-kinesis.json":         {envelope.KindDirect, []batch.Source{batch.SourceKinesis}},
 		"pipes-dlq.json":              {envelope.KindSQS, []batch.Source{batch.SourceKinesis}},
 		"s3-object-notification.json": {envelope.KindS3, []batch.Source{""}},
+		"hydrate-failure.json":        {envelope.KindSNS, []batch.Source{batch.SourceKinesis}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

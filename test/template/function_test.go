@@ -55,7 +55,28 @@ func TestFunctionsTakeTheSamples(t *testing.T) {
 	if got := queueDepth(t, l, l.dlqURL); got != 4 {
 		t.Errorf("DLQ: got %d messages, want 4 (one per distinct failure)", got)
 	}
+	t.Run("rehydrate", func(t *testing.T) { l.rehydrate(t, hydrate) })
 	t.Run("redrive", func(t *testing.T) { l.redriveAll(t) })
+}
+
+// The rehydration schedule's event makes the hydrator drain its own failure queue: a
+// failed SNS delivery of sns-kinesis.json is hydrated again (a duplicate of the one
+// hydrated above, so the DLQ keeps one message for it) and deleted.
+func (l *local) rehydrate(t *testing.T, hydrate *runtimeapi.Function) {
+	body := l.rewrite(readRepoFile(t, "events/hydrate-failure.json"))
+	if _, err := sqs.NewFromConfig(l.cfg).SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: &l.failuresURL, MessageBody: &body}); err != nil {
+		t.Fatal(err)
+	}
+	report := invokeJSON[struct{ Hydrated, Kept, Parked int }](t, hydrate, readRepoFile(t, "events/rehydrate-schedule.json"))
+	if report.Hydrated != 1 || report.Kept != 0 || report.Parked != 0 {
+		t.Errorf("rehydration report: got %+v, want 1 hydrated", report)
+	}
+	if got := queueDepth(t, l, l.failuresURL); got != 0 {
+		t.Errorf("failure queue: got %d messages, want 0", got)
+	}
+	if got := queueDepth(t, l, l.dlqURL); got != 4 {
+		t.Errorf("DLQ after rehydration: got %d messages, want still 4", got)
+	}
 }
 
 func checkHydrated(t *testing.T, reply hydrateReply, records int) {

@@ -41,6 +41,7 @@ type local struct {
 	ddbSeqs                []string
 	bucket, failureBucket  string
 	dlqURL, parkingURL     string
+	failuresURL            string // the hydrator's own failure queue
 	targetURL, bus, prefix string
 	sizes                  [2]int // the sample on-failure object's size, and as uploaded
 }
@@ -142,8 +143,8 @@ func (l *local) stackResources(t *testing.T, ctx context.Context) {
 			t.Fatalf("create bucket %s: %v", b, err)
 		}
 	}
-	urls := make([]string, 3)
-	for i, name := range []string{"dlq", "parking", "target"} {
+	urls := make([]string, 4)
+	for i, name := range []string{"dlq", "parking", "target", "failures"} {
 		out, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(testkit.Name(t, name)),
 			Attributes: map[string]string{"VisibilityTimeout": "120"}})
 		if err != nil {
@@ -151,7 +152,7 @@ func (l *local) stackResources(t *testing.T, ctx context.Context) {
 		}
 		urls[i] = *out.QueueUrl
 	}
-	l.dlqURL, l.parkingURL, l.targetURL = urls[0], urls[1], urls[2]
+	l.dlqURL, l.parkingURL, l.targetURL, l.failuresURL = urls[0], urls[1], urls[2], urls[3]
 	l.bus = testkit.Name(t, "bus")
 	if _, err := eventbridge.NewFromConfig(l.cfg).CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: &l.bus}); err != nil {
 		t.Fatalf("create bus: %v", err)
@@ -172,7 +173,7 @@ func (l *local) env(t *testing.T, function string) []string {
 		// moto has no event source mappings for these functions: the check is off here
 		// and covered by hydrate's unit tests.
 		"STREAMDLQ_CHECK_MAPPINGS": "false", "STREAMDLQ_INPUT_ARNS": "",
-		"STREAMDLQ_FAILURE_QUEUE_URL": "", // no rehydration schedule here; hydrate's tests cover it
+		"STREAMDLQ_FAILURE_QUEUE_URL": l.failuresURL,
 	}
 	vars := mustGet(t, loadTemplate(t), "Resources", function, "Properties", "Environment", "Variables")
 	var env []string
