@@ -40,9 +40,11 @@ type Hydrator struct {
 func New(cfg aws.Config, c Config) *Hydrator {
 	h := &Hydrator{readers: newReaders(cfg, c.Roles, c.Deaggregate), allowed: c.Allowed, now: time.Now}
 	if c.CheckMappings {
-		h.mappings = newMappingCheck(c.InputARNs, func(account, region string) listMappingsAPI {
-			return h.readers.forAccountRegion(account, region).mappings
-		})
+		h.mappings = newMappingCheck(c.InputARNs,
+			func(account, region string) listMappingsAPI {
+				return h.readers.forAccountRegion(account, region).mappings
+			},
+			func(account, region string) describePipeAPI { return h.readers.forAccountRegion(account, region).pipes })
 	}
 	return h
 }

@@ -2,6 +2,7 @@ package hydrate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/pipes"
+	pipestypes "github.com/aws/aws-sdk-go-v2/service/pipes/types"
 
 	"github.com/streamdlq/streamdlq/archive/batch"
 )
@@ -17,7 +20,14 @@ type listMappingsAPI interface {
 	ListEventSourceMappings(ctx context.Context, in *lambda.ListEventSourceMappingsInput, optFns ...func(*lambda.Options)) (*lambda.ListEventSourceMappingsOutput, error)
 }
 
-var _ listMappingsAPI = (*lambda.Client)(nil)
+type describePipeAPI interface {
+	DescribePipe(ctx context.Context, in *pipes.DescribePipeInput, optFns ...func(*pipes.Options)) (*pipes.DescribePipeOutput, error)
+}
+
+var (
+	_ listMappingsAPI = (*lambda.Client)(nil)
+	_ describePipeAPI = (*pipes.Client)(nil)
+)
 
 // MappingError refuses a failure whose function has no event source mapping on the
 // stream that sends its failures to one of this stack's inputs: anyone allowed to
@@ -43,11 +53,14 @@ const mappingTTL = 5 * time.Minute
 
 // mappingCheck verifies, with lambda:ListEventSourceMappings, that the failure's
 // function has a mapping on the failure's stream whose OnFailure destination is one of
-// inputs (any destination when inputs is empty). Results, good or bad, are cached per
-// function and stream for mappingTTL.
+// inputs (any destination when inputs is empty); for an EventBridge Pipes record, with
+// pipes:DescribePipe, that the pipe's source is the stream and its dead-letter target
+// one of inputs. Results, good or bad, are cached per function and stream for
+// mappingTTL.
 type mappingCheck struct {
 	inputs map[string]bool
 	client func(account, region string) listMappingsAPI
+	pipes  func(account, region string) describePipeAPI
 	now    func() time.Time
 
 	mu    sync.Mutex
@@ -59,8 +72,8 @@ type mappingResult struct {
 	at  time.Time
 }
 
-func newMappingCheck(inputs []string, client func(account, region string) listMappingsAPI) *mappingCheck {
-	m := &mappingCheck{inputs: map[string]bool{}, client: client, now: time.Now, cache: map[string]mappingResult{}}
+func newMappingCheck(inputs []string, client func(account, region string) listMappingsAPI, pipes func(account, region string) describePipeAPI) *mappingCheck {
+	m := &mappingCheck{inputs: map[string]bool{}, client: client, pipes: pipes, now: time.Now, cache: map[string]mappingResult{}}
 	for _, in := range inputs {
 		m.inputs[in] = true
 	}
@@ -99,9 +112,12 @@ func (m *mappingCheck) lookup(ctx context.Context, f *batch.Failure) (*MappingEr
 	refuse := func(format string, args ...any) (*MappingError, error) {
 		return &MappingError{FunctionARN: f.FunctionARN, StreamARN: f.StreamARN, Reason: fmt.Sprintf(format, args...)}, nil
 	}
+	if p, ok := parsePipeARN(f.FunctionARN); ok {
+		return m.lookupPipe(ctx, f, p, refuse)
+	}
 	fn, ok := parseFunctionARN(f.FunctionARN)
 	if !ok {
-		return refuse("not a Lambda function ARN (only Lambda event source mappings can be checked)")
+		return refuse("neither a Lambda function nor an EventBridge pipe ARN")
 	}
 	names := []string{f.FunctionARN}
 	if fn.unqualified != f.FunctionARN {
@@ -109,14 +125,12 @@ func (m *mappingCheck) lookup(ctx context.Context, f *batch.Failure) (*MappingEr
 	}
 	var seen []string
 	for _, name := range names {
-		dests, err := m.destinations(ctx, m.client(fn.account, fn.region), name, f.StreamARN)
+		dests, err := m.mappingDestinations(ctx, m.client(fn.account, fn.region), name, f.StreamARN)
 		if err != nil {
 			return nil, err
 		}
-		for _, d := range dests {
-			if d != "" && (len(m.inputs) == 0 || m.inputs[d]) {
-				return nil, nil
-			}
+		if m.anyInput(dests) {
+			return nil, nil
 		}
 		seen = append(seen, dests...)
 	}
@@ -126,10 +140,47 @@ func (m *mappingCheck) lookup(ctx context.Context, f *batch.Failure) (*MappingEr
 	return refuse("its mappings on the stream send failures to %s, none of this stack's inputs", strings.Join(seen, ", "))
 }
 
-// destinations lists the OnFailure destinations of function's mappings on stream. The
+// anyInput reports whether one of dests is one of this stack's inputs.
+func (m *mappingCheck) anyInput(dests []string) bool {
+	for _, d := range dests {
+		if d != "" && (len(m.inputs) == 0 || m.inputs[d]) {
+			return true
+		}
+	}
+	return false
+}
+
+// lookupPipe checks a Pipes record: the pipe reads the stream and dead-letters here.
+func (m *mappingCheck) lookupPipe(ctx context.Context, f *batch.Failure, p pipeARN, refuse func(string, ...any) (*MappingError, error)) (*MappingError, error) {
+	out, err := m.pipes(p.account, p.region).DescribePipe(ctx, &pipes.DescribePipeInput{Name: &p.name})
+	var nf *pipestypes.NotFoundException
+	switch {
+	case errors.As(err, &nf):
+		return refuse("no such pipe")
+	case err != nil:
+		return nil, fmt.Errorf("describe pipe %s: %w", f.FunctionARN, err)
+	case aws.ToString(out.Source) != f.StreamARN:
+		return refuse("the pipe reads %.256s, not the stream", aws.ToString(out.Source))
+	}
+	var dlq string
+	if sp := out.SourceParameters; sp != nil {
+		switch {
+		case sp.KinesisStreamParameters != nil && sp.KinesisStreamParameters.DeadLetterConfig != nil:
+			dlq = aws.ToString(sp.KinesisStreamParameters.DeadLetterConfig.Arn)
+		case sp.DynamoDBStreamParameters != nil && sp.DynamoDBStreamParameters.DeadLetterConfig != nil:
+			dlq = aws.ToString(sp.DynamoDBStreamParameters.DeadLetterConfig.Arn)
+		}
+	}
+	if m.anyInput([]string{dlq}) {
+		return nil, nil
+	}
+	return refuse("the pipe's dead-letter target %q is none of this stack's inputs", dlq)
+}
+
+// mappingDestinations lists the OnFailure destinations of function's mappings on stream. The
 // function is the filter, not the stream: a mapping through an enhanced fan-out
 // consumer names the consumer's ARN (STREAM/consumer/NAME:ID) as its source.
-func (m *mappingCheck) destinations(ctx context.Context, api listMappingsAPI, function, streamARN string) ([]string, error) {
+func (m *mappingCheck) mappingDestinations(ctx context.Context, api listMappingsAPI, function, streamARN string) ([]string, error) {
 	var dests []string
 	p := lambda.NewListEventSourceMappingsPaginator(api, &lambda.ListEventSourceMappingsInput{FunctionName: &function})
 	for p.HasMorePages() {
@@ -162,4 +213,21 @@ func parseFunctionARN(s string) (functionARN, bool) {
 		return functionARN{}, false
 	}
 	return functionARN{region: parts[3], account: parts[4], unqualified: strings.Join(parts[:7], ":")}, true
+}
+
+type pipeARN struct {
+	region, account, name string
+}
+
+// parsePipeARN splits arn:PARTITION:pipes:REGION:ACCOUNT:pipe/NAME.
+func parsePipeARN(s string) (pipeARN, bool) {
+	parts := strings.Split(s, ":")
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "pipes" || !isRegion(parts[3]) || !isAccountID(parts[4]) {
+		return pipeARN{}, false
+	}
+	name, ok := strings.CutPrefix(parts[5], "pipe/")
+	if !ok || name == "" || strings.Contains(name, "/") {
+		return pipeARN{}, false
+	}
+	return pipeARN{region: parts[3], account: parts[4], name: name}, true
 }

@@ -9,9 +9,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/aws-sdk-go-v2/service/pipes"
+	pipestypes "github.com/aws/aws-sdk-go-v2/service/pipes/types"
 
 	"github.com/streamdlq/streamdlq/archive/batch"
 )
+
+type fakePipes struct {
+	describe func(in *pipes.DescribePipeInput) (*pipes.DescribePipeOutput, error)
+}
+
+func (f *fakePipes) DescribePipe(_ context.Context, in *pipes.DescribePipeInput, _ ...func(*pipes.Options)) (*pipes.DescribePipeOutput, error) {
+	return f.describe(in)
+}
 
 type fakeLambda struct {
 	list func(in *lambda.ListEventSourceMappingsInput) (*lambda.ListEventSourceMappingsOutput, error)
@@ -54,7 +64,6 @@ func TestMappingCheck(t *testing.T) {
 		"mapping on another stream":                 {mapFunction, []types.EventSourceMappingConfiguration{esm(mapStream+"-2", mapTopic)}, []string{mapTopic}, false},
 		"mapping sends elsewhere":                   {mapFunction, []types.EventSourceMappingConfiguration{esm(mapStream, "arn:aws:sqs:eu-west-1:111122223333:other")}, []string{mapTopic}, false},
 		"mapping without destination":               {mapFunction, []types.EventSourceMappingConfiguration{esm(mapStream, "")}, nil, false},
-		"a pipe":                                    {"arn:aws:pipes:eu-west-1:111122223333:pipe/orders", nil, nil, false},
 		"no function":                               {"", nil, nil, false},
 	}
 	for name, tc := range cases {
@@ -66,7 +75,7 @@ func TestMappingCheck(t *testing.T) {
 				}
 				return &lambda.ListEventSourceMappingsOutput{EventSourceMappings: tc.mappings}, nil
 			}}
-			m := newMappingCheck(tc.inputs, func(account, region string) listMappingsAPI { gotAccount, gotRegion = account, region; return api })
+			m := newMappingCheck(tc.inputs, func(account, region string) listMappingsAPI { gotAccount, gotRegion = account, region; return api }, nil)
 			err := m.check(context.Background(), mappingFailure(tc.function))
 			var merr *MappingError
 			switch {
@@ -95,7 +104,7 @@ func TestMappingCheckCaches(t *testing.T) {
 		return &lambda.ListEventSourceMappingsOutput{EventSourceMappings: []types.EventSourceMappingConfiguration{esm(mapStream, mapTopic)}}, nil
 	}}
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	m := newMappingCheck([]string{mapTopic}, func(string, string) listMappingsAPI { return api })
+	m := newMappingCheck([]string{mapTopic}, func(string, string) listMappingsAPI { return api }, nil)
 	m.now = func() time.Time { return now }
 	ctx := context.Background()
 
@@ -137,5 +146,52 @@ func TestHydrateRefusesUnvouchedFailure(t *testing.T) {
 	}
 	if errorType(err) != "hydrate.MappingError" {
 		t.Errorf("got errorType %s, want hydrate.MappingError", errorType(err))
+	}
+}
+
+// A Pipes record is vouched for by its pipe: the stream as source, and one of this
+// stack's inputs as dead-letter target.
+func TestMappingCheckPipes(t *testing.T) {
+	const pipe, queue = "arn:aws:pipes:eu-west-1:111122223333:pipe/orders", "arn:aws:sqs:eu-west-1:999999999999:streamdlq-input"
+	described := func(source, dlq string) func(*pipes.DescribePipeInput) (*pipes.DescribePipeOutput, error) {
+		return func(in *pipes.DescribePipeInput) (*pipes.DescribePipeOutput, error) {
+			if aws.ToString(in.Name) != "orders" {
+				return nil, &pipestypes.NotFoundException{}
+			}
+			return &pipes.DescribePipeOutput{Source: aws.String(source), SourceParameters: &pipestypes.PipeSourceParameters{
+				KinesisStreamParameters: &pipestypes.PipeSourceKinesisStreamParameters{DeadLetterConfig: &pipestypes.DeadLetterConfig{Arn: aws.String(dlq)}}}}, nil
+		}
+	}
+	cases := map[string]struct {
+		function string
+		describe func(*pipes.DescribePipeInput) (*pipes.DescribePipeOutput, error)
+		wantOK   bool
+	}{
+		"pipe dead-letters here":      {pipe, described(mapStream, queue), true},
+		"pipe dead-letters elsewhere": {pipe, described(mapStream, "arn:aws:sqs:eu-west-1:111122223333:other"), false},
+		"pipe reads another stream":   {pipe, described(mapStream+"-2", queue), false},
+		"no such pipe":                {"arn:aws:pipes:eu-west-1:111122223333:pipe/gone", described(mapStream, queue), false},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			m := newMappingCheck([]string{queue}, nil, func(account, region string) describePipeAPI {
+				if account != "111122223333" || region != "eu-west-1" {
+					t.Errorf("described with the client of %s %s, want the pipe's", account, region)
+				}
+				return &fakePipes{describe: tc.describe}
+			})
+			err := m.check(context.Background(), mappingFailure(tc.function))
+			var merr *MappingError
+			if tc.wantOK && err != nil || !tc.wantOK && !errors.As(err, &merr) {
+				t.Errorf("got %v, want vouched for: %t", err, tc.wantOK)
+			}
+		})
+	}
+	m := newMappingCheck(nil, nil, func(string, string) describePipeAPI {
+		return &fakePipes{describe: func(*pipes.DescribePipeInput) (*pipes.DescribePipeOutput, error) { return nil, errors.New("throttled") }}
+	})
+	var merr *MappingError
+	if err := m.check(context.Background(), mappingFailure(pipe)); err == nil || errors.As(err, &merr) {
+		t.Errorf("DescribePipe failing: got %v, want a transient error, not a refusal", err)
 	}
 }

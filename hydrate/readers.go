@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/pipes"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/streamdlq/streamdlq/internal/stream"
@@ -35,8 +36,10 @@ type readersKey struct{ role, region string }
 type accountReaders struct {
 	kinesis  *stream.KinesisReader
 	dynamodb *stream.DynamoDBReader
-	// mappings lists the event source mappings of functions in this account and region.
+	// mappings lists the event source mappings of functions in this account and region,
+	// pipes describes its pipes.
 	mappings listMappingsAPI
+	pipes    describePipeAPI
 	// summary tells a Kinesis stream's retention.
 	summary streamSummaryAPI
 }
@@ -75,6 +78,7 @@ func (r *readers) forAccountRegion(account, region string) *accountReaders {
 		summary:  kc,
 		dynamodb: stream.NewDynamoDBReader(dynamodbstreams.NewFromConfig(cfg)),
 		mappings: lambda.NewFromConfig(cfg),
+		pipes:    pipes.NewFromConfig(cfg),
 	}
 	r.byKey[key] = ar
 	return ar

@@ -39,7 +39,7 @@ func TestReadersPerRegion(t *testing.T) {
 func TestRegionOfClients(t *testing.T) {
 	r := newReaders(aws.Config{Region: "us-east-1"}, nil, false)
 	ar := r.forAccountRegion("111122223333", "eu-west-1")
-	if ar.kinesis == nil || ar.dynamodb == nil || ar.mappings == nil {
+	if ar.kinesis == nil || ar.dynamodb == nil || ar.mappings == nil || ar.pipes == nil || ar.summary == nil {
 		t.Fatal("readers without clients")
 	}
 	if got := regionOf(ar.mappings); got != "eu-west-1" {

@@ -291,6 +291,10 @@ func TestHydratorChecksMappings(t *testing.T) {
 	if len(stmts) != 1 || short(get(stmts[0].node, "Action")) != "lambda:ListEventSourceMappings" || short(get(stmts[0].node, "Resource")) != "*" {
 		t.Fatal("HydrateRole: want a CheckEventSourceMappings statement allowing lambda:ListEventSourceMappings on *")
 	}
+	pipes := statementsBySid(tpl, "CheckPipes")
+	if len(pipes) != 1 || short(get(pipes[0].node, "Action")) != "pipes:DescribePipe" || !strings.Contains(short(get(pipes[0].node, "Resource")), ":pipe/") {
+		t.Error("HydrateRole: want a CheckPipes statement allowing pipes:DescribePipe on this account's pipes")
+	}
 	vars := mustGet(t, tpl, "Resources", "HydrateFunction", "Properties", "Environment", "Variables")
 	inputs := get(vars, "STREAMDLQ_INPUT_ARNS")
 	for _, name := range []string{"OnFailureTopic", "OnFailureQueueArn", "OnFailureBucketName"} {
