@@ -3,9 +3,11 @@ package hydrate
 import (
 	"context"
 	"errors"
+	"os"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
@@ -193,5 +195,36 @@ func TestMappingCheckPipes(t *testing.T) {
 	var merr *MappingError
 	if err := m.check(context.Background(), mappingFailure(pipe)); err == nil || errors.As(err, &merr) {
 		t.Errorf("DescribePipe failing: got %v, want a transient error, not a refusal", err)
+	}
+}
+
+// A refused failure is parked where AWS parks the hydrator's failed inputs: an SQS
+// input reports it in batchItemFailures (the queue's redrive policy moves it after
+// maxReceiveCount), an SNS input fails the invocation (Lambda's retries, then the
+// hydrator's OnFailure destination).
+func TestRefusedFailureIsParkedNotHydrated(t *testing.T) {
+	h := New(aws.Config{Region: "us-east-2"}, Config{CheckMappings: true, InputARNs: []string{mapTopic}, Allowed: mustAllow(t, "arn:aws:kinesis:*")})
+	h.mappings.client = func(string, string) listMappingsAPI {
+		return &fakeLambda{list: func(*lambda.ListEventSourceMappingsInput) (*lambda.ListEventSourceMappingsOutput, error) {
+			return &lambda.ListEventSourceMappingsOutput{}, nil
+		}}
+	}
+	handler := NewHandler(h, nil, nil)
+	for fixture, wantSQS := range map[string]bool{"kinesis-onfailure-sqs.json": true, "kinesis-onfailure-sns-captured.json": false} {
+		payload, err := os.ReadFile("testdata/" + fixture)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := handler.Handle(context.Background(), payload)
+		var merr *MappingError
+		if !wantSQS {
+			if !errors.As(err, &merr) {
+				t.Errorf("%s: got %v, want the invocation to fail with a *MappingError", fixture, err)
+			}
+			continue
+		}
+		if r, ok := resp.(events.SQSEventResponse); err != nil || !ok || len(r.BatchItemFailures) != 1 {
+			t.Errorf("%s: got %+v, %v; want the message in batchItemFailures", fixture, resp, err)
+		}
 	}
 }
