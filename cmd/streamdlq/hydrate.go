@@ -13,24 +13,14 @@ import (
 	"github.com/streamdlq/streamdlq/hydrate"
 	"github.com/streamdlq/streamdlq/internal/awsenv"
 	"github.com/streamdlq/streamdlq/internal/envelope"
+	"github.com/streamdlq/streamdlq/internal/settings"
 )
-
-var hydrateVars = map[string]string{
-	"STREAMDLQ_ALLOWED_STREAMS": "comma-separated stream ARN patterns that may be read (* wildcard); required",
-	"STREAMDLQ_ROLE_MAP":        "comma-separated ACCOUNT=ROLE_ARN to assume for other accounts' streams",
-	"STREAMDLQ_DEAGGREGATE":     "split KPL-aggregated Kinesis records (true/false)",
-	"STREAMDLQ_ARCHIVE_BUCKET":  "S3 bucket of the archive",
-	"STREAMDLQ_ARCHIVE_PREFIX":  "key prefix in the archive bucket",
-	"STREAMDLQ_DLQ_URL":         "URL of the SQS dead-letter queue",
-	"STREAMDLQ_EVENT_BUS":       "EventBridge bus to announce failures on (empty: none)",
-	"STREAMDLQ_KMS_KEY_ID":      "KMS key for SSE-KMS archive objects (empty: SSE-S3)",
-}
 
 func runHydrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("hydrate", flag.ContinueOnError)
 	event := fs.String("event", "", "on-failure input: a file in any supported shape (SNS, SQS, S3 object, bare record, Pipes DLQ), or - for stdin")
 	dryRun := fs.Bool("dry-run", false, "hydrate and print only; write nothing to the archive, the DLQ or the bus")
-	env := newEnvFlags(fs, hydrateVars)
+	env := newEnvFlags(fs, settings.Hydrate)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: streamdlq hydrate --event FILE|- [--dry-run] [flags]\n\nPrints one hydrated failure document (JSON) per line on stdout; logs go to stderr.\n\nflags:")
 		fs.PrintDefaults()

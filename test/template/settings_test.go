@@ -1,0 +1,127 @@
+package template
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/streamdlq/streamdlq/internal/settings"
+)
+
+// Each function's Environment sets exactly the settings it reads, plus the log level.
+func TestEnvironmentMatchesSettings(t *testing.T) {
+	tests := map[string]struct {
+		function string
+		reader   settings.Function
+	}{
+		"hydrate": {"HydrateFunction", settings.Hydrate},
+		"redrive": {"RedriveFunction", settings.Redrive},
+	}
+	tpl := loadTemplate(t)
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			vars := mustGet(t, tpl, "Resources", tc.function, "Properties", "Environment", "Variables")
+			var got []string
+			for i := 0; i+1 < len(vars.Content); i += 2 {
+				if n := vars.Content[i].Value; n != "AWS_LAMBDA_LOG_LEVEL" {
+					got = append(got, n)
+				}
+			}
+			want := envNames(settings.ReadBy(tc.reader))
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s Environment: got %v, want %v", tc.function, got, want)
+			}
+			if get(vars, "AWS_LAMBDA_LOG_LEVEL") == nil {
+				t.Errorf("%s Environment: got no AWS_LAMBDA_LOG_LEVEL", tc.function)
+			}
+		})
+	}
+}
+
+var readmeRow = regexp.MustCompile("(?m)^\\| (`STREAMDLQ_[^|]*)\\| (\\w+) \\|")
+
+// The README's Configuration table lists every setting once, with who reads it.
+func TestReadmeTableMatchesSettings(t *testing.T) {
+	usedBy := map[string]settings.Function{"hydrate": settings.Hydrate, "redrive": settings.Redrive, "both": settings.Hydrate | settings.Redrive}
+	got := map[string]settings.Function{}
+	for _, m := range readmeRow.FindAllStringSubmatch(readRepoFile(t, "README.md"), -1) {
+		for _, name := range envName.FindAllString(m[1], -1) {
+			if _, dup := got[name]; dup {
+				t.Errorf("README lists %s twice", name)
+			}
+			got[name] = usedBy[m[2]]
+		}
+	}
+	for _, s := range settings.All() {
+		if got[s.Env] != s.Readers {
+			t.Errorf("README %s used by: got %v, want %v", s.Env, got[s.Env], s.Readers)
+		}
+		delete(got, s.Env)
+	}
+	for name := range got {
+		t.Errorf("README lists %s, which is not a setting", name)
+	}
+}
+
+var envName = regexp.MustCompile(`\bSTREAMDLQ_[A-Z0-9_]*[A-Z0-9]\b`)
+
+// harnessVars are read by the test harness and the logger, not by a function's config.
+var harnessVars = []string{"STREAMDLQ_LOCALAWS", "STREAMDLQ_NETNS", "STREAMDLQ_LOG_LEVEL"}
+
+// Every STREAMDLQ_* name in a Go string literal anywhere in the module, tests
+// included, is a declared setting: a misspelt variable is read as unset, silently.
+func TestNoUndeclaredVariables(t *testing.T) {
+	declared := append(envNames(settings.All()), harnessVars...)
+	err := filepath.WalkDir(repo, func(path string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && path != repo && (strings.HasPrefix(d.Name(), ".") || d.Name() == "node_modules"):
+			return filepath.SkipDir
+		case d.IsDir() || !strings.HasSuffix(path, ".go"):
+			return nil
+		}
+		for _, name := range envNamesIn(t, path) {
+			if !slices.Contains(declared, name) {
+				t.Errorf("%s: %s is not a declared setting (internal/settings)", path, name)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func envNamesIn(t *testing.T, file string) []string {
+	parsed, err := parser.ParseFile(token.NewFileSet(), file, nil, 0)
+	if err != nil {
+		t.Fatalf("parse %s: %v", file, err)
+	}
+	var names []string
+	ast.Inspect(parsed, func(n ast.Node) bool {
+		if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+			s, _ := strconv.Unquote(lit.Value)
+			names = append(names, envName.FindAllString(s, -1)...)
+		}
+		return true
+	})
+	return names
+}
+
+func envNames(ss []settings.Setting) []string {
+	var names []string
+	for _, s := range ss {
+		names = append(names, s.Env)
+	}
+	slices.Sort(names)
+	return names
+}
