@@ -13,8 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/streamdlq/streamdlq/archive"
 	"github.com/streamdlq/streamdlq/internal/testkit"
@@ -148,9 +146,9 @@ func decodeRecord(t *testing.T, b []byte) string {
 
 func queueARN(t *testing.T, e *env, url string) string {
 	t.Helper()
-	out, err := e.sqs.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: &url, AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameQueueArn}})
+	arn, err := testkit.QueueARN(context.Background(), e.sqs, url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return out.Attributes[string(types.QueueAttributeNameQueueArn)]
+	return arn
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/streamdlq/streamdlq/internal/testkit"
 )
 
 // Class is a kind of fault the matrix injects.
@@ -61,7 +63,7 @@ type Injector struct {
 	calls   int // SDK call attempts of the current process
 	crashAt int // attempt at which the current process dies; 0: it does not
 	cancel  context.CancelCauseFunc
-	trim    *trimPoint
+	trim    *testkit.Retention
 
 	Injected  map[Class]int // faults injected, by class
 	AfterSend int           // faults injected after the service processed the call

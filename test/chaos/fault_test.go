@@ -88,11 +88,11 @@ func TestInjectorRepeatsPerSeed(t *testing.T) {
 // read through a KinesisReader, it must become a trimmed gap, not an unreadable one.
 func TestTrimmedErrorReadsAsTrimmed(t *testing.T) {
 	inj := NewInjector(rand.New(rand.NewPCG(1, 1)), nil, 0)
-	tp := &trimPoint{shardID: "shardId-000000000000", first: "30", lastTrimmed: "20"}
+	shard := "shardId-000000000000"
 	api := &fakeKinesis{
 		getShardIterator: func(in *kinesis.GetShardIteratorInput) (*kinesis.GetShardIteratorOutput, error) {
 			if in.ShardIteratorType != ktypes.ShardIteratorTypeTrimHorizon {
-				return nil, inj.trimmed(aws.ToString(in.StartingSequenceNumber), tp)
+				return nil, inj.trimmed(aws.ToString(in.StartingSequenceNumber), shard)
 			}
 			return &kinesis.GetShardIteratorOutput{ShardIterator: aws.String("it")}, nil
 		},
@@ -102,7 +102,7 @@ func TestTrimmedErrorReadsAsTrimmed(t *testing.T) {
 		},
 	}
 	res, err := stream.NewKinesisReader(api).Read(context.Background(), stream.Range{StreamARN: "arn:aws:kinesis:us-east-1:000000000000:stream/s",
-		ShardID: tp.shardID, Start: "10", End: "30", BatchSize: 3})
+		ShardID: shard, Start: "10", End: "30", BatchSize: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
