@@ -55,6 +55,16 @@ func (r *readers) forAccount(account string) *accountReaders {
 	return ar
 }
 
+// withClients makes the function's own account read through k and d.
+func (r *readers) withClients(k KinesisAPI, d DynamoDBStreamsAPI) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.byAccount[""] = &accountReaders{
+		kinesis:  stream.NewKinesisReader(k, func(o *stream.KinesisOptions) { o.Deaggregate = r.deaggregate }),
+		dynamodb: stream.NewDynamoDBReader(d),
+	}
+}
+
 // configFor returns base with credentials of the assumed role, or base itself when
 // role is empty.
 func configFor(base aws.Config, role string) aws.Config {
