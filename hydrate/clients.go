@@ -12,7 +12,12 @@ import (
 
 	"github.com/streamdlq/streamdlq/archive"
 	"github.com/streamdlq/streamdlq/internal/awsenv"
+	"github.com/streamdlq/streamdlq/internal/clock"
 )
+
+// Clock is the time source (clock.Clock): the wall clock by default; tests and
+// examples pass their own.
+type Clock = clock.Clock
 
 // KinesisAPI reads a Kinesis shard.
 type KinesisAPI interface {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/streamdlq/streamdlq/archive/batch"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/streamdlq/streamdlq/archive"
+	"github.com/streamdlq/streamdlq/internal/clock"
 	"github.com/streamdlq/streamdlq/internal/emf"
 	"github.com/streamdlq/streamdlq/internal/envelope"
 )
@@ -34,7 +34,7 @@ type HandlerOptions struct {
 	Emit func(*archive.Document, *Captured)
 	// Metrics receives EMF lines; nil disables metrics.
 	Metrics io.Writer
-	Now     func() time.Time
+	Clock   Clock // the time source; the wall clock by default
 	// Clients the handler calls; NewFromConfig builds those left nil.
 	Clients Clients
 }
@@ -50,7 +50,7 @@ type Handler struct {
 
 // NewHandler returns a Handler. With capture nil it only hydrates (dry run).
 func NewHandler(h *Hydrator, capture *Capture, objects getObjectAPI, optFns ...func(*HandlerOptions)) *Handler {
-	opts := HandlerOptions{Now: time.Now}
+	opts := HandlerOptions{Clock: clock.Real}
 	for _, fn := range optFns {
 		fn(&opts)
 	}
@@ -207,7 +207,7 @@ func (h *Handler) metrics(doc *archive.Document, c *Captured) {
 		ms = append(ms, emf.Metric{Name: "BytesArchived", Unit: emf.Bytes, Value: float64(c.Archive.Size)},
 			emf.Metric{Name: "ClaimChecks", Unit: emf.Count, Value: claim})
 	}
-	_ = emf.Write(h.opts.Metrics, h.opts.Now(), map[string]string{"Function": "hydrate"}, ms...)
+	_ = emf.Write(h.opts.Metrics, h.opts.Clock.Now(), map[string]string{"Function": "hydrate"}, ms...)
 }
 
 // withRequestLogger puts the Lambda request id on the context's logger.
@@ -237,7 +237,7 @@ func errorType(err error) string {
 // the wiring shared by the Lambda function and the CLI. With dryRun, nothing is
 // written anywhere.
 func NewFromConfig(cfg aws.Config, c Config, dryRun bool, optFns ...func(*HandlerOptions)) *Handler {
-	opts := HandlerOptions{Now: time.Now}
+	opts := HandlerOptions{Clock: clock.Real}
 	for _, fn := range optFns {
 		fn(&opts)
 	}
@@ -254,5 +254,6 @@ func NewFromConfig(cfg aws.Config, c Config, dryRun bool, optFns ...func(*Handle
 	}
 	hy := New(cfg, c)
 	hy.readers.withClients(cl.Kinesis, cl.DynamoDBStreams)
+	hy.clock = opts.Clock
 	return NewHandler(hy, capture, cl.S3, func(o *HandlerOptions) { *o = opts })
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/streamdlq/streamdlq/internal/clock"
 )
 
 // Options configure a Redriver.
@@ -64,7 +66,7 @@ type Redriver struct {
 
 // New returns a Redriver reading from src.
 func New(src Source, optFns ...func(*Options)) *Redriver {
-	o := Options{SafetyMargin: 10 * time.Second, Clock: realClock{}}
+	o := Options{SafetyMargin: 10 * time.Second, Clock: clock.Real}
 	for _, fn := range optFns {
 		fn(&o)
 	}

@@ -16,6 +16,8 @@ import (
 
 	"github.com/streamdlq/streamdlq/archive"
 	"github.com/streamdlq/streamdlq/internal/testkit"
+
+	"github.com/streamdlq/streamdlq/internal/clock"
 )
 
 // TestEveryRecordArrivesOnce: with nothing failing, every record of every failure
@@ -56,7 +58,7 @@ func TestEveryRecordArrivesOnce(t *testing.T) {
 			e.enqueue(t, docs...)
 			var opts Options
 			arrived := tt.setup(t, e, &opts, source)
-			rep, err := New(e.source(), func(o *Options) { *o = opts; o.Clock = realClock{} }).Run(context.Background())
+			rep, err := New(e.source(), func(o *Options) { *o = opts; o.Clock = clock.Real }).Run(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}
