@@ -21,6 +21,9 @@ type Options struct {
 	Lambda  invokeAPI
 	Events  putEventsAPI
 	SQS     sendMessageBatchAPI
+	// Targets are the program's own targets, by the spec routes name them with; they
+	// come before the built-in kinds.
+	Targets map[string]Target
 
 	// Routes are tried in order; Kinesis failures without a match go back to their
 	// stream, DynamoDB ones are left with ErrNoRoute.
