@@ -19,35 +19,22 @@ import (
 
 	"github.com/streamdlq/streamdlq/hydrate"
 	"github.com/streamdlq/streamdlq/internal/envelope"
+	"github.com/streamdlq/streamdlq/internal/testkit"
 	"github.com/streamdlq/streamdlq/internal/testkit/onfailure"
 )
 
 // The stream of testdata/kinesis-onfailure.json.
 const fixtureStream = "arn:aws:kinesis:us-east-2:123456789012:stream/mystream"
 
-// fakeKinesis is the Kinesis edge of the handler, with function fields.
-type fakeKinesis struct {
-	getShardIterator func(*kinesis.GetShardIteratorInput) (*kinesis.GetShardIteratorOutput, error)
-	getRecords       func(*kinesis.GetRecordsInput) (*kinesis.GetRecordsOutput, error)
-}
-
-func (f *fakeKinesis) GetShardIterator(_ context.Context, in *kinesis.GetShardIteratorInput, _ ...func(*kinesis.Options)) (*kinesis.GetShardIteratorOutput, error) {
-	return f.getShardIterator(in)
-}
-
-func (f *fakeKinesis) GetRecords(_ context.Context, in *kinesis.GetRecordsInput, _ ...func(*kinesis.Options)) (*kinesis.GetRecordsOutput, error) {
-	return f.getRecords(in)
-}
-
 // shardOf serves seqs (one record each) from any iterator, and counts the iterators
 // asked for.
-func shardOf(iterators *atomic.Int32, seqs ...string) *fakeKinesis {
-	return &fakeKinesis{
-		getShardIterator: func(*kinesis.GetShardIteratorInput) (*kinesis.GetShardIteratorOutput, error) {
+func shardOf(iterators *atomic.Int32, seqs ...string) *testkit.FakeKinesis {
+	return &testkit.FakeKinesis{
+		GetShardIteratorFunc: func(context.Context, *kinesis.GetShardIteratorInput) (*kinesis.GetShardIteratorOutput, error) {
 			iterators.Add(1)
 			return &kinesis.GetShardIteratorOutput{ShardIterator: aws.String("it")}, nil
 		},
-		getRecords: func(*kinesis.GetRecordsInput) (*kinesis.GetRecordsOutput, error) {
+		GetRecordsFunc: func(context.Context, *kinesis.GetRecordsInput) (*kinesis.GetRecordsOutput, error) {
 			var recs []ktypes.Record
 			for _, s := range seqs {
 				recs = append(recs, ktypes.Record{SequenceNumber: aws.String(s), PartitionKey: aws.String("k"), Data: []byte(`{"secret":"payload"}`)})

@@ -74,11 +74,11 @@ func BenchmarkDynamoDBDecode(b *testing.B) {
 		recs[i].Dynamodb.NewImage, recs[i].Dynamodb.OldImage = img, img
 	}
 	out := &dynamodbstreams.GetRecordsOutput{Records: recs, NextShardIterator: aws.String("next")}
-	api := &fakeStreams{
-		getShardIterator: func(context.Context, *dynamodbstreams.GetShardIteratorInput) (*dynamodbstreams.GetShardIteratorOutput, error) {
+	api := &testkit.FakeStreams{
+		GetShardIteratorFunc: func(context.Context, *dynamodbstreams.GetShardIteratorInput) (*dynamodbstreams.GetShardIteratorOutput, error) {
 			return &dynamodbstreams.GetShardIteratorOutput{ShardIterator: aws.String("it")}, nil
 		},
-		getRecords: func(context.Context, *dynamodbstreams.GetRecordsInput) (*dynamodbstreams.GetRecordsOutput, error) {
+		GetRecordsFunc: func(context.Context, *dynamodbstreams.GetRecordsInput) (*dynamodbstreams.GetRecordsOutput, error) {
 			return out, nil
 		},
 	}
