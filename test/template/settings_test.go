@@ -46,6 +46,32 @@ func TestEnvironmentMatchesSettings(t *testing.T) {
 	}
 }
 
+// A template parameter that feeds a setting defaults to the setting's own default, and
+// stays within a number's bounds.
+func TestParametersMatchSettingDefaults(t *testing.T) {
+	tpl := loadTemplate(t)
+	for _, s := range settings.All() {
+		for _, fn := range []string{"HydrateFunction", "RedriveFunction"} {
+			v := get(tpl, "Resources", fn, "Properties", "Environment", "Variables", s.Env)
+			if v == nil || v.Tag != "!Ref" {
+				continue
+			}
+			p := get(tpl, "Parameters", v.Value)
+			if p == nil {
+				continue // a resource, not a parameter
+			}
+			if def := get(p, "Default"); s.Default != "" && (def == nil || def.Value != s.Default) {
+				t.Errorf("parameter %s (%s): got Default %s, want %s", v.Value, s.Env, short(def), s.Default)
+			}
+			if hi := get(p, "MaxValue"); s.Type == settings.Number && hi != nil {
+				if max, err := strconv.ParseFloat(hi.Value, 64); err != nil || max > s.Max {
+					t.Errorf("parameter %s (%s): got MaxValue %s, want at most %g", v.Value, s.Env, hi.Value, s.Max)
+				}
+			}
+		}
+	}
+}
+
 var readmeRow = regexp.MustCompile("(?m)^\\| (`STREAMDLQ_[^|]*)\\| (\\w+) \\|")
 
 // The README's Configuration table lists every setting once, with who reads it.
