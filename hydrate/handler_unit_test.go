@@ -5,16 +5,21 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/rs/zerolog"
 
 	"github.com/streamdlq/streamdlq/hydrate"
@@ -134,5 +139,66 @@ func TestHandleSQSReportsBatchItemFailures(t *testing.T) {
 	}
 	if n := iterators.Load(); n != 1 {
 		t.Errorf("got %d shard iterators, want 1: only the allowed stream is read", n)
+	}
+}
+
+// fakeSQS is the DLQ's SDK edge, keeping the bodies sent.
+type fakeSQS struct {
+	mu   sync.Mutex
+	sent []string
+}
+
+func (f *fakeSQS) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sent = append(f.sent, aws.ToString(in.MessageBody))
+	return &sqs.SendMessageOutput{MessageId: aws.String(fmt.Sprint("m-", len(f.sent)))}, nil
+}
+
+func (f *fakeSQS) GetQueueAttributes(context.Context, *sqs.GetQueueAttributesInput, ...func(*sqs.Options)) (*sqs.GetQueueAttributesOutput, error) {
+	return &sqs.GetQueueAttributesOutput{Attributes: map[string]string{"MaximumMessageSize": "262144"}}, nil
+}
+
+// fakeEvents is the bus's SDK edge, keeping the detail types put.
+type fakeEvents struct{ detailTypes []string }
+
+func (f *fakeEvents) PutEvents(_ context.Context, in *eventbridge.PutEventsInput, _ ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error) {
+	for _, e := range in.Entries {
+		f.detailTypes = append(f.detailTypes, aws.ToString(e.DetailType))
+	}
+	return &eventbridge.PutEventsOutput{}, nil
+}
+
+// A captured failure is archived, queued and announced once; the same SNS message
+// delivered again finds its archive object and queued tag and sends nothing more.
+func TestHandleCapturesOnceThroughClients(t *testing.T) {
+	record, err := os.ReadFile("testdata/kinesis-onfailure.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	allowed, _ := hydrate.ParseAllowlist(fixtureStream)
+	var iterators atomic.Int32
+	objects, dlq, bus := &testkit.MemS3{}, &fakeSQS{}, &fakeEvents{}
+	h := hydrate.NewFromConfig(aws.Config{Region: "us-east-2"},
+		hydrate.Config{Allowed: allowed, ArchiveBucket: "archive", ArchivePrefix: "failures", DLQURL: "https://sqs/dlq", EventBus: "bus"}, false,
+		func(o *hydrate.HandlerOptions) {
+			o.Clients = hydrate.Clients{Kinesis: shardOf(&iterators, "49601189658422359378836298521827638475320189012309704722"),
+				S3: objects, SQS: dlq, EventBridge: bus}
+		})
+	event := onfailure.SNSEvent("arn:aws:sns:us-east-2:123456789012:on-failure", record)
+	for range 2 {
+		if _, err := h.Handle(context.Background(), event); err != nil {
+			t.Fatalf("Handle: %v", err)
+		}
+	}
+	listed, err := objects.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String("archive")})
+	if err != nil || len(listed.Contents) != 1 {
+		t.Fatalf("archive: got %d objects (%v), want 1", len(listed.Contents), err)
+	}
+	if len(dlq.sent) != 1 || !strings.Contains(dlq.sent[0], fixtureStream) {
+		t.Errorf("DLQ: got %d messages, want 1 naming the stream", len(dlq.sent))
+	}
+	if want := []string{hydrate.DetailNotHydrated, hydrate.DetailNotHydrated}; !slices.Equal(bus.detailTypes, want) {
+		t.Errorf("events: got %v, want %v (1 of 500 records read: not hydrated, announced on each delivery)", bus.detailTypes, want)
 	}
 }

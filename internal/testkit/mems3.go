@@ -18,9 +18,9 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
-// MemS3 is an in-memory S3 bucket space with what the archive calls (PutObject with
-// If-None-Match, HeadObject, GetObject, ListObjectsV2), for examples and unit tests
-// that need no emulator. It is safe for concurrent use.
+// MemS3 is an in-memory S3 bucket space with what the archive and the hydrator call
+// (PutObject with If-None-Match, HeadObject, GetObject, ListObjectsV2, object tags),
+// for examples and unit tests that need no emulator. It is safe for concurrent use.
 type MemS3 struct {
 	mu      sync.Mutex
 	objects map[string]memObject // "bucket/key"
@@ -31,6 +31,7 @@ type memObject struct {
 	metadata map[string]string
 	encoding *string
 	modified time.Time
+	tags     []types.Tag
 }
 
 // PutObject stores the body; with IfNoneMatch "*" an existing key answers 412.
@@ -69,6 +70,29 @@ func (m *MemS3) GetObject(_ context.Context, in *s3.GetObjectInput, _ ...func(*s
 	}
 	return &s3.GetObjectOutput{Body: io.NopCloser(bytes.NewReader(o.body)), ContentLength: aws.Int64(int64(len(o.body))),
 		Metadata: o.metadata, ContentEncoding: o.encoding}, nil
+}
+
+// GetObjectTagging returns an object's tags.
+func (m *MemS3) GetObjectTagging(_ context.Context, in *s3.GetObjectTaggingInput, _ ...func(*s3.Options)) (*s3.GetObjectTaggingOutput, error) {
+	o, err := m.get(aws.ToString(in.Bucket), aws.ToString(in.Key))
+	if err != nil {
+		return nil, err
+	}
+	return &s3.GetObjectTaggingOutput{TagSet: o.tags}, nil
+}
+
+// PutObjectTagging replaces an object's tags.
+func (m *MemS3) PutObjectTagging(_ context.Context, in *s3.PutObjectTaggingInput, _ ...func(*s3.Options)) (*s3.PutObjectTaggingOutput, error) {
+	id := aws.ToString(in.Bucket) + "/" + aws.ToString(in.Key)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o, ok := m.objects[id]
+	if !ok {
+		return nil, statusError(http.StatusNotFound, "NoSuchKey")
+	}
+	o.tags = slices.Clone(in.Tagging.TagSet)
+	m.objects[id] = o
+	return &s3.PutObjectTaggingOutput{}, nil
 }
 
 // ListObjectsV2 lists a bucket's keys under Prefix after StartAfter, in one page.
