@@ -11,6 +11,7 @@ import (
 
 	"github.com/streamdlq/streamdlq/archive"
 	"github.com/streamdlq/streamdlq/hydrate"
+	"github.com/streamdlq/streamdlq/internal/testkit"
 )
 
 // memShard serves one Kinesis shard from memory; a program passes
@@ -24,12 +25,6 @@ func (s memShard) GetShardIterator(context.Context, *kinesis.GetShardIteratorInp
 func (s memShard) GetRecords(context.Context, *kinesis.GetRecordsInput, ...func(*kinesis.Options)) (*kinesis.GetRecordsOutput, error) {
 	return &kinesis.GetRecordsOutput{Records: s, MillisBehindLatest: aws.Int64(0)}, nil
 }
-
-// fixedClock stops time, so that the example's output does not change.
-type fixedClock struct{ time.Time }
-
-func (c fixedClock) Now() time.Time                                 { return c.Time }
-func (fixedClock) Sleep(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 
 // onFailureRecord is what Lambda sends an on-failure destination when a Kinesis
 // consumer gives up on a batch of three records.
@@ -62,7 +57,7 @@ func Example() {
 	dryRun := true
 	h := hydrate.NewFromConfig(aws.Config{Region: "us-east-2"}, hydrate.Config{Allowed: allowed}, dryRun, func(o *hydrate.HandlerOptions) {
 		o.Clients.Kinesis = shard
-		o.Clock = fixedClock{time.Date(2026, 11, 14, 1, 0, 0, 0, time.UTC)}
+		o.Clock = testkit.NewSimClock(time.Date(2026, 11, 14, 1, 0, 0, 0, time.UTC)) // fixed, for the output below
 		o.Emit = func(doc *archive.Document, _ *hydrate.Captured) {
 			hy := doc.Hydration
 			fmt.Println(hy.Status, hy.Fetched, "of", hy.Expected, "records, hydrated at", hy.HydratedAt.Format(time.RFC3339))
