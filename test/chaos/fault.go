@@ -140,7 +140,7 @@ func (i *Injector) decide(service, op string) *fault {
 // fault would be, and an after-send fault discards a response the service already
 // acted on.
 func (i *Injector) Middleware(stack *middleware.Stack) error {
-	if err := stack.Initialize.Add(middleware.InitializeMiddlewareFunc("chaosTrim", i.trimMiddleware), middleware.Before); err != nil {
+	if err := testkit.Middleware("chaosTrim", i.trimMiddleware)(stack); err != nil {
 		return err
 	}
 	return stack.Deserialize.Add(middleware.DeserializeMiddlewareFunc("chaosFaults",

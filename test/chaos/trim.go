@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-	"github.com/aws/smithy-go/middleware"
 
 	"github.com/streamdlq/streamdlq/internal/testkit"
 )
@@ -20,19 +19,18 @@ func (i *Injector) Trim(streamARN, shardID, first, lastTrimmed string) {
 	i.trim = &testkit.Retention{StreamARN: streamARN, ShardID: shardID, First: first, LastTrimmed: lastTrimmed, Refused: i.trimmed}
 }
 
-func (i *Injector) trimMiddleware(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+func (i *Injector) trimMiddleware(ctx context.Context, c testkit.Call, next testkit.Next) (any, error) {
 	i.mu.Lock()
 	t := i.trim
 	i.mu.Unlock()
 	if t == nil {
-		return next.HandleInitialize(ctx, in)
+		return next(ctx, c.Params)
 	}
-	params, err := t.Apply(in.Parameters)
+	params, err := t.Apply(c.Params)
 	if err != nil {
-		return middleware.InitializeOutput{}, middleware.Metadata{}, err
+		return nil, err
 	}
-	in.Parameters = params
-	return next.HandleInitialize(ctx, in)
+	return next(ctx, params)
 }
 
 func (i *Injector) trimmed(seq, shard string) error {
