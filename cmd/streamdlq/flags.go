@@ -37,7 +37,9 @@ type envFlags map[string]*string
 func newEnvFlags(fs *flag.FlagSet, reader settings.Function) envFlags {
 	ef := envFlags{}
 	for _, s := range settings.ReadBy(reader) {
-		ef[s.Env] = fs.String(s.Flag, "", s.Usage())
+		if s.Flag != "" {
+			ef[s.Env] = fs.String(s.Flag, "", s.Usage())
+		}
 	}
 	return ef
 }

@@ -29,7 +29,7 @@ const (
 // Setting is one configuration value.
 type Setting struct {
 	Env  string // environment variable, set by the template
-	Flag string // the CLI flag, without dashes
+	Flag string // the CLI flag, without dashes; empty: none
 	Type Type
 	// Default applies when the variable is unset or empty; "" means none (the reader's
 	// own behaviour, which Help describes).
@@ -71,12 +71,16 @@ var (
 		Help: "share of a Kinesis target's capacity to use, leaving the rest to live producers"}
 	MaxReceiveCount = Setting{Env: "STREAMDLQ_MAX_RECEIVE_COUNT", Flag: "max-receive-count", Type: Number, Default: "5", Max: 1000, Readers: Redrive,
 		Help: "receives after which a failing message is parked"}
+	// LogLevel keeps Lambda's own name, which its advanced logging controls set too;
+	// the CLI reads the same variable and has no flag for it.
+	LogLevel = Setting{Env: "AWS_LAMBDA_LOG_LEVEL", Type: String, Default: "INFO", Readers: Hydrate | Redrive,
+		Help: "log level: TRACE, DEBUG, INFO, WARN or ERROR"}
 )
 
 // All returns every setting, in the README's order.
 func All() []Setting {
 	return []Setting{AllowedStreams, RoleMap, Deaggregate, ArchiveBucket, ArchivePrefix, DLQURL, EventBus, KMSKeyID,
-		ParkingQueueURL, RedriveTargets, RedriveRate, RedriveMaxRate, RedriveMaxBytes, RedriveShare, MaxReceiveCount}
+		ParkingQueueURL, RedriveTargets, RedriveRate, RedriveMaxRate, RedriveMaxBytes, RedriveShare, MaxReceiveCount, LogLevel}
 }
 
 // ReadBy returns the settings f reads, in the README's order.

@@ -9,11 +9,11 @@ import (
 func TestDeclarations(t *testing.T) {
 	envs, flags := map[string]bool{}, map[string]bool{}
 	for _, s := range All() {
-		if envs[s.Env] || flags[s.Flag] {
+		if envs[s.Env] || s.Flag != "" && flags[s.Flag] {
 			t.Errorf("%s: variable or flag %q declared twice", s.Env, s.Flag)
 		}
 		envs[s.Env], flags[s.Flag] = true, true
-		if want := FlagName(s.Env); s.Flag != want {
+		if want := FlagName(s.Env); s.Flag != "" && s.Flag != want {
 			t.Errorf("%s flag: got --%s, want --%s (the README's rule)", s.Env, s.Flag, want)
 		}
 		if s.Help == "" || s.Readers == 0 {

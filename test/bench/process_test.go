@@ -36,7 +36,7 @@ func buildBootstrap(b *testing.B, name string) string {
 
 // hostEnv is the local AWS environment plus a log level that keeps the function's
 // per-invocation lines out of the measurement.
-func hostEnv() []string { return append(runtimeapi.HostAWSEnv(), "STREAMDLQ_LOG_LEVEL=warn") }
+func hostEnv() []string { return append(runtimeapi.HostAWSEnv(), settings.LogLevel.Env+"=WARN") }
 
 // functionEnv holds every variable either function needs to pass its init; cold
 // starts make no AWS call, so the values need only be well-formed.

@@ -15,7 +15,7 @@ import (
 	"github.com/streamdlq/streamdlq/internal/settings"
 )
 
-// Each function's Environment sets exactly the settings it reads, plus the log level.
+// Each function's Environment sets exactly the settings it reads.
 func TestEnvironmentMatchesSettings(t *testing.T) {
 	tests := map[string]struct {
 		function string
@@ -30,17 +30,12 @@ func TestEnvironmentMatchesSettings(t *testing.T) {
 			vars := mustGet(t, tpl, "Resources", tc.function, "Properties", "Environment", "Variables")
 			var got []string
 			for i := 0; i+1 < len(vars.Content); i += 2 {
-				if n := vars.Content[i].Value; n != "AWS_LAMBDA_LOG_LEVEL" {
-					got = append(got, n)
-				}
+				got = append(got, vars.Content[i].Value)
 			}
 			want := envNames(settings.ReadBy(tc.reader))
 			slices.Sort(got)
 			if !slices.Equal(got, want) {
 				t.Errorf("%s Environment: got %v, want %v", tc.function, got, want)
-			}
-			if get(vars, "AWS_LAMBDA_LOG_LEVEL") == nil {
-				t.Errorf("%s Environment: got no AWS_LAMBDA_LOG_LEVEL", tc.function)
 			}
 		})
 	}
@@ -72,18 +67,21 @@ func TestParametersMatchSettingDefaults(t *testing.T) {
 	}
 }
 
-var readmeRow = regexp.MustCompile("(?m)^\\| (`STREAMDLQ_[^|]*)\\| (\\w+) \\|")
+var (
+	readmeRow  = regexp.MustCompile("(?m)^\\| (`[A-Z][A-Z0-9_]*`[^|]*)\\| (\\w+) \\|")
+	readmeName = regexp.MustCompile("`([A-Z][A-Z0-9_]*)`")
+)
 
 // The README's Configuration table lists every setting once, with who reads it.
 func TestReadmeTableMatchesSettings(t *testing.T) {
 	usedBy := map[string]settings.Function{"hydrate": settings.Hydrate, "redrive": settings.Redrive, "both": settings.Hydrate | settings.Redrive}
 	got := map[string]settings.Function{}
 	for _, m := range readmeRow.FindAllStringSubmatch(readRepoFile(t, "README.md"), -1) {
-		for _, name := range envName.FindAllString(m[1], -1) {
-			if _, dup := got[name]; dup {
-				t.Errorf("README lists %s twice", name)
+		for _, n := range readmeName.FindAllStringSubmatch(m[1], -1) {
+			if _, dup := got[n[1]]; dup {
+				t.Errorf("README lists %s twice", n[1])
 			}
-			got[name] = usedBy[m[2]]
+			got[n[1]] = usedBy[m[2]]
 		}
 	}
 	for _, s := range settings.All() {
@@ -99,8 +97,8 @@ func TestReadmeTableMatchesSettings(t *testing.T) {
 
 var envName = regexp.MustCompile(`\bSTREAMDLQ_[A-Z0-9_]*[A-Z0-9]\b`)
 
-// harnessVars are read by the test harness and the logger, not by a function's config.
-var harnessVars = []string{"STREAMDLQ_LOCALAWS", "STREAMDLQ_NETNS", "STREAMDLQ_LOG_LEVEL"}
+// harnessVars are read by the test harness, not by a function.
+var harnessVars = []string{"STREAMDLQ_LOCALAWS", "STREAMDLQ_NETNS"}
 
 // Every STREAMDLQ_* name in a Go string literal anywhere in the module, tests
 // included, is a declared setting: a misspelt variable is read as unset, silently.
