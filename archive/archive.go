@@ -85,6 +85,9 @@ type Location struct {
 // returns while another conditional write of the same key is in flight.
 const conflictRetries = 4
 
+// conflictBackoff spreads out writers of the same key: full jitter from 50ms.
+var conflictBackoff = clock.Backoff{}.Defaults(50*time.Millisecond, time.Second)
+
 // Put archives doc with a conditional create. An object that already exists with the
 // same failure is left as it is (Created false, nil error); one with a different
 // failure is a *ConflictError.
@@ -109,7 +112,7 @@ func (a *Archive) Put(ctx context.Context, doc *Document) (Location, error) {
 		case status == http.StatusPreconditionFailed:
 			return a.existing(ctx, key, in.Metadata)
 		case status == http.StatusConflict && attempt < conflictRetries:
-			if err := clock.Sleep(ctx, time.Duration(50<<attempt)*time.Millisecond); err != nil {
+			if _, err := conflictBackoff.Wait(ctx, attempt); err != nil {
 				return Location{}, fmt.Errorf("put s3://%s/%s: %w", a.opts.Bucket, key, err)
 			}
 		default:

@@ -33,25 +33,15 @@ func newLocalAWS(t *testing.T) localAWS {
 }
 
 func (l localAWS) bucket(t *testing.T) string {
-	t.Helper()
-	name := testkit.Name(t, "arch")
-	if _, err := l.s3.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: &name}); err != nil {
-		t.Fatalf("create bucket: %v", err)
-	}
-	return name
+	return testkit.Bucket(t, l.s3, "arch")
 }
 
 func (l localAWS) queue(t *testing.T, maxSize string) string {
-	t.Helper()
-	in := &sqs.CreateQueueInput{QueueName: aws.String(testkit.Name(t, "dlq"))}
+	var attrs map[string]string
 	if maxSize != "" {
-		in.Attributes = map[string]string{"MaximumMessageSize": maxSize}
+		attrs = map[string]string{"MaximumMessageSize": maxSize}
 	}
-	out, err := l.sqs.CreateQueue(context.Background(), in)
-	if err != nil {
-		t.Fatalf("create queue: %v", err)
-	}
-	return aws.ToString(out.QueueUrl)
+	return testkit.Queue(t, l.sqs, "dlq", attrs)
 }
 
 func (l localAWS) receive(t *testing.T, url string) sqstypes.Message {

@@ -1,10 +1,10 @@
 package hydrate
 
 import (
-	"errors"
 	"fmt"
-	"strconv"
 	"strings"
+
+	"github.com/streamdlq/streamdlq/internal/settings"
 )
 
 // Config is the hydrator's configuration, read from STREAMDLQ_* environment variables.
@@ -43,46 +43,31 @@ type Config struct {
 // capture set, the archive bucket and the DLQ URL are required. Every missing or bad
 // variable is reported at once.
 func LoadConfig(lookup func(string) (string, bool), capture bool) (Config, error) {
-	get := func(name string) string { v, _ := lookup(name); return strings.TrimSpace(v) }
+	l := settings.NewLoader(lookup)
 	var c Config
-	var errs []error
 	var err error
-	if c.Allowed, err = ParseAllowlist(get("STREAMDLQ_ALLOWED_STREAMS")); err != nil {
-		errs = append(errs, fmt.Errorf("STREAMDLQ_ALLOWED_STREAMS: %w", err))
+	if c.Allowed, err = ParseAllowlist(l.String(settings.AllowedStreams)); err != nil {
+		l.Fail(settings.AllowedStreams, err)
 	}
-	if c.Roles, err = parseRoleMap(get("STREAMDLQ_ROLE_MAP")); err != nil {
-		errs = append(errs, fmt.Errorf("STREAMDLQ_ROLE_MAP: %w", err))
+	if c.Roles, err = parseRoleMap(l.String(settings.RoleMap)); err != nil {
+		l.Fail(settings.RoleMap, err)
 	}
-	if v := get("STREAMDLQ_DEAGGREGATE"); v != "" {
-		if c.Deaggregate, err = strconv.ParseBool(v); err != nil {
-			errs = append(errs, fmt.Errorf("STREAMDLQ_DEAGGREGATE: %q is not true or false", v))
-		}
+	c.Deaggregate = l.Bool(settings.Deaggregate)
+	c.CheckMappings = l.Bool(settings.CheckMappings)
+	if c.InputARNs, err = parseInputARNs(l.String(settings.InputARNs)); err != nil {
+		l.Fail(settings.InputARNs, err)
 	}
-	c.CheckMappings = true
-	if v := get("STREAMDLQ_CHECK_MAPPINGS"); v != "" {
-		if c.CheckMappings, err = strconv.ParseBool(v); err != nil {
-			errs = append(errs, fmt.Errorf("STREAMDLQ_CHECK_MAPPINGS: %q is not true or false", v))
-		}
-	}
-	if c.InputARNs, err = parseInputARNs(get("STREAMDLQ_INPUT_ARNS")); err != nil {
-		errs = append(errs, fmt.Errorf("STREAMDLQ_INPUT_ARNS: %w", err))
-	}
-	c.ArchiveBucket = get("STREAMDLQ_ARCHIVE_BUCKET")
-	c.ArchivePrefix = strings.Trim(get("STREAMDLQ_ARCHIVE_PREFIX"), "/")
-	c.DLQURL = get("STREAMDLQ_DLQ_URL")
-	c.EventBus = get("STREAMDLQ_EVENT_BUS")
-	c.KMSKeyID = get("STREAMDLQ_KMS_KEY_ID")
-	c.FailureQueueURL = get("STREAMDLQ_FAILURE_QUEUE_URL")
-	c.ParkingQueueURL = get("STREAMDLQ_PARKING_QUEUE_URL")
+	c.ArchivePrefix = strings.Trim(l.String(settings.ArchivePrefix), "/")
+	c.EventBus = l.String(settings.EventBus)
+	c.KMSKeyID = l.String(settings.KMSKeyID)
+	c.FailureQueueURL = l.String(settings.FailureQueueURL)
+	c.ParkingQueueURL = l.String(settings.ParkingQueueURL)
+	destination := l.String
 	if capture {
-		if c.ArchiveBucket == "" {
-			errs = append(errs, errors.New("STREAMDLQ_ARCHIVE_BUCKET is not set"))
-		}
-		if c.DLQURL == "" {
-			errs = append(errs, errors.New("STREAMDLQ_DLQ_URL is not set"))
-		}
+		destination = l.Required
 	}
-	return c, errors.Join(errs...)
+	c.ArchiveBucket, c.DLQURL = destination(settings.ArchiveBucket), destination(settings.DLQURL)
+	return c, l.Err()
 }
 
 // parseRoleMap parses "111122223333=arn:aws:iam::111122223333:role/reader,...";

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
-	"github.com/aws/smithy-go/middleware"
 
 	"github.com/streamdlq/streamdlq/archive"
 	"github.com/streamdlq/streamdlq/hydrate"
@@ -29,7 +27,7 @@ import (
 // a bus whose events land in a queue the test reads.
 type env struct {
 	cfg       aws.Config
-	faults    *faults
+	faults    *testkit.Calls
 	streamARN string
 	bucket    string
 	dlqURL    string
@@ -42,17 +40,13 @@ type env struct {
 func newEnv(t *testing.T, queueAttrs map[string]string) *env {
 	t.Helper()
 	cfg := testkit.Config(t, testkit.Kinesis, testkit.Moto)
-	e := &env{cfg: cfg, faults: &faults{}}
-	e.cfg.APIOptions = append(e.cfg.APIOptions, e.faults.add)
-	ctx := context.Background()
+	e := &env{cfg: cfg, faults: &testkit.Calls{}}
+	e.cfg.APIOptions = append(e.cfg.APIOptions, e.faults.Add)
 	e.s3, e.sqs = awsenv.S3(cfg), sqs.NewFromConfig(cfg)
-	e.streamARN = createStream(t, kinesis.NewFromConfig(cfg), testkit.Name(t, "s"), 2)
-	e.bucket = testkit.Name(t, "b")
-	if _, err := e.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &e.bucket}); err != nil {
-		t.Fatal(err)
-	}
-	e.dlqURL = createQueue(t, e.sqs, testkit.Name(t, "dlq"), queueAttrs)
-	e.eventsURL = createQueue(t, e.sqs, testkit.Name(t, "ev"), nil)
+	e.streamARN = testkit.Stream(t, kinesis.NewFromConfig(cfg), 2)
+	e.bucket = testkit.Bucket(t, e.s3, "b")
+	e.dlqURL = testkit.Queue(t, e.sqs, "dlq", queueAttrs)
+	e.eventsURL = testkit.Queue(t, e.sqs, "ev", nil)
 	e.bus = testkit.Name(t, "bus")
 	routeBusToQueue(t, eventbridge.NewFromConfig(cfg), e.sqs, e.bus, e.eventsURL)
 	return e
@@ -71,39 +65,13 @@ func (e *env) archive() *archive.Archive {
 	return archive.New(e.s3, func(o *archive.Options) { o.Bucket, o.Prefix = e.bucket, "failures" })
 }
 
-func createStream(t *testing.T, k *kinesis.Client, name string, shards int32) string {
-	t.Helper()
-	ctx := context.Background()
-	if _, err := k.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: &name, ShardCount: &shards}); err != nil {
-		t.Fatal(err)
-	}
-	w := kinesis.NewStreamExistsWaiter(k, func(o *kinesis.StreamExistsWaiterOptions) { o.MinDelay = 100 * time.Millisecond })
-	if err := w.Wait(ctx, &kinesis.DescribeStreamInput{StreamName: &name}, 30*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	out, err := k.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: &name})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return aws.ToString(out.StreamDescriptionSummary.StreamARN)
-}
-
-func createQueue(t *testing.T, c *sqs.Client, name string, attrs map[string]string) string {
-	t.Helper()
-	out, err := c.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: &name, Attributes: attrs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return aws.ToString(out.QueueUrl)
-}
-
 func routeBusToQueue(t *testing.T, eb *eventbridge.Client, q *sqs.Client, bus, queueURL string) {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: &bus}); err != nil {
 		t.Fatal(err)
 	}
-	attrs, err := q.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: &queueURL, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	queueARN, err := testkit.QueueARN(ctx, q, queueURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +79,7 @@ func routeBusToQueue(t *testing.T, eb *eventbridge.Client, q *sqs.Client, bus, q
 	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: &rule, EventBusName: &bus, EventPattern: aws.String(`{"source":["streamdlq"]}`)}); err != nil {
 		t.Fatal(err)
 	}
-	target := eventbridgeTarget(attrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)])
+	target := eventbridgeTarget(queueARN)
 	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: &rule, EventBusName: &bus, Targets: target}); err != nil {
 		t.Fatal(err)
 	}
@@ -164,50 +132,6 @@ func busiest(shards map[string]*written) (string, *written) {
 		}
 	}
 	return best, shards[best]
-}
-
-// faults fails chosen SDK operations, as a real outage would, so retries can be
-// shown to lose nothing.
-type faults struct {
-	mu    sync.Mutex
-	fail  map[string]int // operation → how many more calls to fail
-	calls map[string]int
-}
-
-func (f *faults) failNext(op string, n int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.fail == nil {
-		f.fail = map[string]int{}
-	}
-	f.fail[op] = n
-}
-
-func (f *faults) count(op string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.calls[op]
-}
-
-func (f *faults) add(stack *middleware.Stack) error {
-	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("testFaults",
-		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-			op := middleware.GetOperationName(ctx)
-			f.mu.Lock()
-			if f.calls == nil {
-				f.calls = map[string]int{}
-			}
-			f.calls[op]++
-			fail := f.fail[op] > 0
-			if fail {
-				f.fail[op]--
-			}
-			f.mu.Unlock()
-			if fail {
-				return middleware.InitializeOutput{}, middleware.Metadata{}, fmt.Errorf("injected fault in %s", op)
-			}
-			return next.HandleInitialize(ctx, in)
-		}), middleware.Before)
 }
 
 // receiveAll drains up to max messages from a queue, waiting briefly for stragglers.

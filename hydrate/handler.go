@@ -7,20 +7,17 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/streamdlq/streamdlq/archive/batch"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/rs/zerolog"
 
 	"github.com/streamdlq/streamdlq/archive"
-	"github.com/streamdlq/streamdlq/internal/awsenv"
+	"github.com/streamdlq/streamdlq/internal/clock"
 	"github.com/streamdlq/streamdlq/internal/emf"
 	"github.com/streamdlq/streamdlq/internal/envelope"
 )
@@ -37,7 +34,9 @@ type HandlerOptions struct {
 	Emit func(*archive.Document, *Captured)
 	// Metrics receives EMF lines; nil disables metrics.
 	Metrics io.Writer
-	Now     func() time.Time
+	Clock   Clock // the time source; the wall clock by default
+	// Clients the handler calls; NewFromConfig builds those left nil.
+	Clients Clients
 }
 
 // Handler is the hydrate Lambda function: on-failure records in (SNS, SQS, S3, direct,
@@ -51,7 +50,7 @@ type Handler struct {
 
 // NewHandler returns a Handler. With capture nil it only hydrates (dry run).
 func NewHandler(h *Hydrator, capture *Capture, objects getObjectAPI, optFns ...func(*HandlerOptions)) *Handler {
-	opts := HandlerOptions{Now: time.Now}
+	opts := HandlerOptions{Clock: clock.Real}
 	for _, fn := range optFns {
 		fn(&opts)
 	}
@@ -208,7 +207,7 @@ func (h *Handler) metrics(doc *archive.Document, c *Captured) {
 		ms = append(ms, emf.Metric{Name: "BytesArchived", Unit: emf.Bytes, Value: float64(c.Archive.Size)},
 			emf.Metric{Name: "ClaimChecks", Unit: emf.Count, Value: claim})
 	}
-	_ = emf.Write(h.opts.Metrics, h.opts.Now(), map[string]string{"Function": "hydrate"}, ms...)
+	_ = emf.Write(h.opts.Metrics, h.opts.Clock.Now(), map[string]string{"Function": "hydrate"}, ms...)
 }
 
 // withRequestLogger puts the Lambda request id on the context's logger.
@@ -238,16 +237,23 @@ func errorType(err error) string {
 // the wiring shared by the Lambda function and the CLI. With dryRun, nothing is
 // written anywhere.
 func NewFromConfig(cfg aws.Config, c Config, dryRun bool, optFns ...func(*HandlerOptions)) *Handler {
-	s3c := awsenv.S3(cfg)
+	opts := HandlerOptions{Clock: clock.Real}
+	for _, fn := range optFns {
+		fn(&opts)
+	}
+	cl := opts.Clients.withDefaults(cfg)
 	var capture *Capture
 	if !dryRun {
-		a := archive.New(s3c, func(o *archive.Options) {
+		a := archive.New(cl.S3, func(o *archive.Options) {
 			o.Bucket, o.Prefix, o.KMSKeyID = c.ArchiveBucket, c.ArchivePrefix, c.KMSKeyID
 		})
-		q := archive.NewQueue(sqs.NewFromConfig(cfg), func(o *archive.QueueOptions) {
+		q := archive.NewQueue(cl.SQS, func(o *archive.QueueOptions) {
 			o.URL, o.Archive = c.DLQURL, a
 		})
-		capture = NewCapture(a, q, s3c, eventbridge.NewFromConfig(cfg), c.EventBus)
+		capture = NewCapture(a, q, cl.S3, cl.EventBridge, c.EventBus)
 	}
-	return NewHandler(New(cfg, c), capture, s3c, optFns...)
+	hy := New(cfg, c)
+	hy.readers.withClients(cl.Kinesis, cl.DynamoDBStreams)
+	hy.clock = opts.Clock
+	return NewHandler(hy, capture, cl.S3, func(o *HandlerOptions) { *o = opts })
 }

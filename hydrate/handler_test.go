@@ -154,11 +154,11 @@ func TestHandleRetryAfterFaultAtEachStep(t *testing.T) {
 			e := newEnv(t, nil)
 			rec, want := failedBatch(t, e, 100, 50, 0, 30)
 			h := e.handler(t)
-			e.faults.failNext(op, 10) // more than the SDK retries
+			e.faults.FailNext(op, 10) // more than the SDK retries
 			if _, err := h.Handle(context.Background(), onfailure.SNSEvent(topic, rec)); err == nil {
 				t.Fatalf("Handle with %s failing = nil error, want an error so Lambda retries", op)
 			}
-			e.faults.failNext(op, 0)
+			e.faults.FailNext(op, 0)
 			if _, err := h.Handle(context.Background(), onfailure.SNSEvent(topic, rec)); err != nil {
 				t.Fatalf("retry: %v", err)
 			}
@@ -199,13 +199,13 @@ func TestHandleRefusesStreamOutsideAllowlist(t *testing.T) {
 	rec, _ := failedBatch(t, e, 20, 20, 0, 2)
 	c := e.config()
 	c.Allowed, _ = hydrate.ParseAllowlist("arn:aws:kinesis:us-east-1:000000000000:stream/only-this-one")
-	before := e.faults.count("GetShardIterator")
+	before := e.faults.Count("GetShardIterator")
 	_, err := hydrate.NewFromConfig(e.cfg, c, false).Handle(context.Background(), onfailure.SNSEvent(topic, rec))
 	var na *hydrate.NotAllowedError
 	if !errors.As(err, &na) {
 		t.Fatalf("Handle = %v, want *hydrate.NotAllowedError", err)
 	}
-	if n := e.faults.count("GetShardIterator") - before; n != 0 {
+	if n := e.faults.Count("GetShardIterator") - before; n != 0 {
 		t.Errorf("made %d GetShardIterator calls for a refused stream, want 0", n)
 	}
 	if n := queueDepth(t, e.sqs, e.dlqURL); n != 0 {

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/streamdlq/streamdlq/archive"
+	"github.com/streamdlq/streamdlq/internal/clock"
 	"github.com/streamdlq/streamdlq/internal/envelope"
 	"github.com/streamdlq/streamdlq/internal/stream"
 )
@@ -32,13 +33,13 @@ type Hydrator struct {
 	readers  *readers
 	allowed  Allowlist
 	mappings *mappingCheck // nil: no check
-	now      func() time.Time
+	clock    clock.Clock
 }
 
 // New returns a Hydrator that reads with cfg's credentials, assuming the configured
 // role for other accounts' streams.
 func New(cfg aws.Config, c Config) *Hydrator {
-	h := &Hydrator{readers: newReaders(cfg, c.Roles, c.Deaggregate), allowed: c.Allowed, now: time.Now}
+	h := &Hydrator{readers: newReaders(cfg, c.Roles, c.Deaggregate), allowed: c.Allowed, clock: clock.Real}
 	if c.CheckMappings {
 		h.mappings = newMappingCheck(c.InputARNs,
 			func(account, region string) listMappingsAPI {
@@ -131,7 +132,7 @@ func (h *Hydrator) summary(f *batch.Failure) archive.Hydration {
 		first = f.Timestamp
 	}
 	if first.IsZero() {
-		first = h.now()
+		first = h.clock.Now()
 	}
 	return archive.Hydration{
 		Source: string(f.Source), StreamARN: f.StreamARN, ShardID: f.ShardID,
@@ -146,7 +147,7 @@ func (h *Hydrator) summary(f *batch.Failure) archive.Hydration {
 func (h *Hydrator) finish(doc *archive.Document, f *batch.Failure) {
 	hy := &doc.Hydration
 	hy.Fetched = len(doc.Records)
-	hy.HydratedAt = h.now().UTC()
+	hy.HydratedAt = h.clock.Now().UTC()
 	parents := distinctParents(doc.Records)
 	switch {
 	case hy.Fetched == 0 && len(hy.Gaps) > 0:

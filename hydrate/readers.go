@@ -95,6 +95,21 @@ func roleFor(roles map[string]string, account, region string) string {
 	return roles[account]
 }
 
+// withClients makes the function's own account, in the base config's region, read
+// through k and d; its other clients stay those forAccountRegion builds.
+func (r *readers) withClients(k KinesisAPI, d DynamoDBStreamsAPI) {
+	ar := r.forAccountRegion("", "")
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	own := *ar
+	own.kinesis = stream.NewKinesisReader(k, func(o *stream.KinesisOptions) { o.Deaggregate = r.deaggregate })
+	own.dynamodb = stream.NewDynamoDBReader(d)
+	if s, ok := k.(streamSummaryAPI); ok {
+		own.summary = s
+	}
+	r.byKey[readersKey{}] = &own
+}
+
 // configFor returns base with credentials of the assumed role, or base itself when
 // role is empty.
 func configFor(base aws.Config, role string) aws.Config {

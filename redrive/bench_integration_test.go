@@ -10,6 +10,8 @@ import (
 
 	"github.com/streamdlq/streamdlq/internal/testkit"
 	"github.com/streamdlq/streamdlq/internal/testkit/kinesislimit"
+
+	"github.com/streamdlq/streamdlq/internal/clock"
 )
 
 // BenchmarkKinesisThrottled redrives into kinesis-local behind kinesislimit (each
@@ -57,7 +59,7 @@ func BenchmarkKinesisThrottled(b *testing.B) {
 			capacity := shardCapacityFor(size+8) * float64(shards)
 			var r simResult
 			for i := 0; i < b.N; i++ {
-				d := newDeliverer(target, th, realClock{}, deliveryOptions{})
+				d := newDeliverer(target, th, clock.Real, deliveryOptions{})
 				items := make([]*item, int(capacity*seconds))
 				for j := range items {
 					e, err := target.Prepare(kinesisRecord(arn, fmt.Sprintf("k%07d", j), j, make([]byte, size)), Origin{})

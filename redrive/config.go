@@ -3,10 +3,7 @@ package redrive
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +17,7 @@ import (
 
 	"github.com/streamdlq/streamdlq/archive"
 	"github.com/streamdlq/streamdlq/internal/awsenv"
+	"github.com/streamdlq/streamdlq/internal/settings"
 )
 
 // Config is the redrive's configuration, read from STREAMDLQ_* environment variables.
@@ -44,49 +42,32 @@ type Config struct {
 // reporting every missing or bad variable at once. The DLQ URL is required unless the
 // run reads the archive.
 func LoadConfig(lookup func(string) (string, bool), fromArchive bool) (Config, error) {
-	get := func(name string) string { v, _ := lookup(name); return strings.TrimSpace(v) }
+	l := settings.NewLoader(lookup)
+	source := l.Required
+	if fromArchive {
+		source = l.String
+	}
 	c := Config{
-		DLQURL: get("STREAMDLQ_DLQ_URL"), ParkingURL: get("STREAMDLQ_PARKING_QUEUE_URL"),
-		ArchiveBucket: get("STREAMDLQ_ARCHIVE_BUCKET"), ArchivePrefix: get("STREAMDLQ_ARCHIVE_PREFIX"),
-		KMSKeyID: get("STREAMDLQ_KMS_KEY_ID"), FromArchive: fromArchive,
+		DLQURL: source(settings.DLQURL), ParkingURL: l.String(settings.ParkingQueueURL),
+		ArchiveBucket: l.Required(settings.ArchiveBucket), ArchivePrefix: l.String(settings.ArchivePrefix),
+		KMSKeyID: l.String(settings.KMSKeyID), FromArchive: fromArchive,
 	}
-	var errs []error
-	num := func(name string, dst *float64, lo, hi float64) {
-		v := get(name)
-		if v == "" {
-			return
-		}
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f < lo || f > hi {
-			errs = append(errs, fmt.Errorf("%s: %q is not a number in [%g, %g]", name, v, lo, hi))
-			return
-		}
-		*dst = f
-	}
-	num("STREAMDLQ_REDRIVE_RATE", &c.Throttle.Start.Records, 0, 1e7)
-	num("STREAMDLQ_REDRIVE_MAX_RATE", &c.Throttle.Ceiling.Records, 0, 1e7)
-	num("STREAMDLQ_REDRIVE_MAX_BYTES", &c.Throttle.Ceiling.Bytes, 0, 1e10)
-	num("STREAMDLQ_REDRIVE_SHARE", &c.Throttle.Share, 0, 1)
-	var receives float64
-	num("STREAMDLQ_MAX_RECEIVE_COUNT", &receives, 0, 1000)
-	c.MaxReceiveCount = int(receives)
-	for _, r := range strings.Split(get("STREAMDLQ_REDRIVE_TARGETS"), ",") {
+	c.Throttle.Start.Records = l.Number(settings.RedriveRate)
+	c.Throttle.Ceiling.Records = l.Number(settings.RedriveMaxRate)
+	c.Throttle.Ceiling.Bytes = l.Number(settings.RedriveMaxBytes)
+	c.Throttle.Share = l.Number(settings.RedriveShare)
+	c.MaxReceiveCount = int(l.Number(settings.MaxReceiveCount))
+	for _, r := range strings.Split(l.String(settings.RedriveTargets), ",") {
 		if strings.TrimSpace(r) == "" {
 			continue
 		}
 		route, err := ParseRoute(r)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("STREAMDLQ_REDRIVE_TARGETS: %w", err))
+			l.Fail(settings.RedriveTargets, err)
 		}
 		c.Routes = append(c.Routes, route)
 	}
-	if c.DLQURL == "" && !fromArchive {
-		errs = append(errs, errors.New("STREAMDLQ_DLQ_URL is not set"))
-	}
-	if c.ArchiveBucket == "" {
-		errs = append(errs, errors.New("STREAMDLQ_ARCHIVE_BUCKET is not set"))
-	}
-	return c, errors.Join(errs...)
+	return c, l.Err()
 }
 
 // NewFromConfig builds a Redriver from the AWS config: the DLQ or archive source, and

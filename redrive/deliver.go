@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/streamdlq/streamdlq/archive/batch"
+
+	"github.com/streamdlq/streamdlq/internal/clock"
 )
 
 // Reasons a record is left undelivered in a run.
@@ -96,7 +98,7 @@ type TargetStats struct {
 // deliveryOptions tune the delivery loop.
 type deliveryOptions struct {
 	maxAttempts int           // transient failures per record before it is left
-	maxBackoff  time.Duration // pause after transient failures, doubling from 100ms
+	backoff     clock.Backoff // pause after a call that delivered nothing: full jitter, 100ms doubling to 5s
 	maxScan     int           // items looked at to fill one call
 }
 
@@ -108,7 +110,7 @@ type deliverer struct {
 	clock   Clock
 	lanes   []*controller
 	opts    deliveryOptions
-	backoff time.Duration
+	stalled int   // calls in a row that delivered nothing: the backoff's attempt
 	dead    error // a *TargetError: no more calls in this run
 	// stuck holds the ordering keys that stopped at an undelivered record: no later
 	// record of theirs goes in this run.
@@ -145,11 +147,19 @@ func (d *deliverer) deliver(ctx context.Context, items []*item, stopAt time.Time
 		if err := d.call(ctx, q, batch, now); err != nil {
 			return err
 		}
-		if err := d.sleep(ctx, d.backoff, stopAt); err != nil {
+		if err := d.sleep(ctx, d.pause(), stopAt); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// pause is the backoff after the last call: none after one that delivered something.
+func (d *deliverer) pause() time.Duration {
+	if d.stalled == 0 {
+		return 0
+	}
+	return d.opts.backoff.Delay(d.stalled - 1)
 }
 
 func (d *deliverer) sleep(ctx context.Context, wait time.Duration, stopAt time.Time) error {
@@ -181,9 +191,9 @@ func (d *deliverer) call(ctx context.Context, q *queue, batch []*item, sentAt ti
 	// A call that delivered something shows a working target: its failed records
 	// go again with the next call. Only a call that delivered nothing backs off.
 	if failed && !delivered {
-		d.backoff = min(max(2*d.backoff, 100*time.Millisecond), d.opts.maxBackoff)
+		d.stalled++
 	} else {
-		d.backoff = 0
+		d.stalled = 0
 	}
 	return nil
 }
@@ -313,9 +323,7 @@ func (o deliveryOptions) withDefaults() deliveryOptions {
 	if o.maxAttempts <= 0 {
 		o.maxAttempts = 5
 	}
-	if o.maxBackoff <= 0 {
-		o.maxBackoff = 5 * time.Second
-	}
+	o.backoff = o.backoff.Defaults(100*time.Millisecond, 5*time.Second)
 	if o.maxScan <= 0 {
 		o.maxScan = 50000
 	}

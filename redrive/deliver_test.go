@@ -49,7 +49,7 @@ func TestKinesisKeepsKeyOrderUnderFailures(t *testing.T) {
 					written[k] = append(written[k], string(r.Data))
 					out.Records[i] = types.PutRecordsResultEntry{SequenceNumber: aws.String("1"), ShardId: aws.String("s")}
 				}
-				clock.now = clock.now.Add(10 * time.Millisecond)
+				clock.Advance(10 * time.Millisecond)
 				return out, nil
 			}
 			target, err := NewKinesisTarget(context.Background(), api, "arn:aws:kinesis:us-east-1:123456789012:stream/t")

@@ -47,12 +47,8 @@ func newEnv(t *testing.T) *env {
 		kinesis: kinesis.NewFromConfig(cfg),
 		sqs:     sqs.NewFromConfig(cfg),
 		s3:      s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }),
-		bucket:  testkit.Name(t, "arc"),
 	}
-	ctx := context.Background()
-	if _, err := e.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &e.bucket}); err != nil {
-		t.Fatalf("create bucket: %v", err)
-	}
+	e.bucket = testkit.Bucket(t, e.s3, "arc")
 	e.dlq, e.park = e.createQueue(t, "dlq"), e.createQueue(t, "park")
 	e.archive = archive.New(e.s3, func(o *archive.Options) { o.Bucket, o.Prefix = e.bucket, "failures" })
 	e.queue = archive.NewQueue(e.sqs, func(o *archive.QueueOptions) { o.URL, o.Archive = e.dlq, e.archive })
@@ -60,12 +56,7 @@ func newEnv(t *testing.T) *env {
 }
 
 func (e *env) createQueue(t *testing.T, prefix string) string {
-	t.Helper()
-	out, err := e.sqs.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(testkit.Name(t, prefix))})
-	if err != nil {
-		t.Fatalf("create queue: %v", err)
-	}
-	return aws.ToString(out.QueueUrl)
+	return testkit.Queue(t, e.sqs, prefix, nil)
 }
 
 // source is a DLQ source with a short visibility timeout, so a crashed run's messages
@@ -147,21 +138,7 @@ func (e *env) depth(t *testing.T, url string) int {
 
 // createStream makes a kinesis-local stream, deleted when the test ends.
 func (e *env) createStream(t testing.TB, shards int32) string {
-	t.Helper()
-	ctx := context.Background()
-	name := testkit.Name(t, "rd")
-	if _, err := e.kinesis.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: &name, ShardCount: &shards}); err != nil {
-		t.Fatalf("create stream: %v", err)
-	}
-	t.Cleanup(func() {
-		_, _ = e.kinesis.DeleteStream(context.Background(), &kinesis.DeleteStreamInput{StreamName: &name, EnforceConsumerDeletion: aws.Bool(true)})
-	})
-	w := kinesis.NewStreamExistsWaiter(e.kinesis, func(o *kinesis.StreamExistsWaiterOptions) { o.MinDelay = 100 * time.Millisecond })
-	out, err := w.WaitForOutput(ctx, &kinesis.DescribeStreamInput{StreamName: &name}, 30*time.Second)
-	if err != nil {
-		t.Fatalf("wait for stream: %v", err)
-	}
-	return aws.ToString(out.StreamDescription.StreamARN)
+	return testkit.Stream(t, e.kinesis, shards)
 }
 
 // limited is a Kinesis client whose PutRecords goes through kinesislimit, with the

@@ -12,22 +12,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
+	"github.com/streamdlq/streamdlq/internal/testkit"
 	"github.com/streamdlq/streamdlq/internal/testkit/kinesislimit"
 )
 
-// simClock is a clock that moves only when slept on or advanced, so a run is
-// repeatable and takes no wall-clock time.
-type simClock struct{ now time.Time }
-
-func newSimClock() *simClock { return &simClock{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)} }
-
-func (c *simClock) Now() time.Time { return c.now }
-
-func (c *simClock) Sleep(ctx context.Context, d time.Duration) error {
-	if d > 0 {
-		c.now = c.now.Add(d)
-	}
-	return ctx.Err()
+func newSimClock() *testkit.SimClock {
+	return testkit.NewSimClock(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
 }
 
 // fakeKinesis fakes the Kinesis client at the SDK edge.
@@ -51,9 +41,9 @@ func (f *fakeKinesis) DescribeStreamSummary(ctx context.Context, in *kinesis.Des
 
 // simStream is a provisioned stream of evenly split shards whose PutRecords enforces
 // the shard limits with kinesislimit on the simulated clock, each call taking rtt.
-func simStream(clock *simClock, shards int, rtt time.Duration) (*fakeKinesis, *kinesislimit.Limiter) {
+func simStream(clock *testkit.SimClock, shards int, rtt time.Duration) (*fakeKinesis, *kinesislimit.Limiter) {
 	ranges := kinesislimit.EvenShards(shards)
-	lim := kinesislimit.NewLimiter(ranges, clock.Now)
+	lim := kinesislimit.NewLimiter(ranges, clock)
 	f := &fakeKinesis{
 		describeStreamSummary: func(context.Context, *kinesis.DescribeStreamSummaryInput) (*kinesis.DescribeStreamSummaryOutput, error) {
 			return &kinesis.DescribeStreamSummaryOutput{StreamDescriptionSummary: &types.StreamDescriptionSummary{
@@ -83,7 +73,7 @@ func simStream(clock *simClock, shards int, rtt time.Duration) (*fakeKinesis, *k
 			out.Records[i] = types.PutRecordsResultEntry{ErrorCode: aws.String("ProvisionedThroughputExceededException")}
 			out.FailedRecordCount = aws.Int32(aws.ToInt32(out.FailedRecordCount) + 1)
 		}
-		clock.now = clock.now.Add(rtt)
+		clock.Advance(rtt)
 		return out, nil
 	}
 	return f, lim

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/streamdlq/streamdlq/archive"
+	"github.com/streamdlq/streamdlq/internal/testkit"
 )
 
 // TestKinesisOrderUnderInjectedFailures: with a quarter of the entries failing per
@@ -146,23 +147,23 @@ type sqsWatch struct {
 }
 
 func (w *sqsWatch) add(s *middleware.Stack) error {
-	return s.Initialize.Add(middleware.InitializeMiddlewareFunc("watch", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-		switch p := in.Parameters.(type) {
+	return testkit.Middleware("watch", func(ctx context.Context, c testkit.Call, next testkit.Next) (any, error) {
+		switch p := c.Params.(type) {
 		case *sqs.DeleteMessageInput:
 			w.checkDelete(ctx, aws.ToString(p.ReceiptHandle))
 		case *sqs.SendMessageInput:
 			w.noteRequeue(ctx, aws.ToString(p.MessageBody))
 		}
-		out, md, err := next.HandleInitialize(ctx, in)
-		if r, ok := out.Result.(*sqs.ReceiveMessageOutput); ok && err == nil {
+		res, err := next(ctx, c.Params)
+		if r, ok := res.(*sqs.ReceiveMessageOutput); ok && err == nil {
 			w.mu.Lock()
 			for _, m := range r.Messages {
 				w.received[aws.ToString(m.ReceiptHandle)] = aws.ToString(m.Body)
 			}
 			w.mu.Unlock()
 		}
-		return out, md, err
-	}), middleware.After)
+		return res, err
+	})(s)
 }
 
 func (w *sqsWatch) noteRequeue(ctx context.Context, body string) {

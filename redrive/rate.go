@@ -1,26 +1,16 @@
 package redrive
 
 import (
-	"context"
 	"math"
 	"time"
 
 	"github.com/streamdlq/streamdlq/internal/clock"
 )
 
-// Clock is the time source of the rate controller and the delivery loop. Tests and the
-// simulated-clock benchmark replace it so runs are repeatable.
-type Clock interface {
-	Now() time.Time
-	// Sleep waits d or until ctx is done, returning ctx.Err() in the latter case.
-	Sleep(ctx context.Context, d time.Duration) error
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-
-func (realClock) Sleep(ctx context.Context, d time.Duration) error { return clock.Sleep(ctx, d) }
+// Clock is the time source of the rate controller and the delivery loop: the one
+// clock.Clock, the wall clock by default. Tests and the simulated-clock benchmark
+// replace it so runs are repeatable.
+type Clock = clock.Clock
 
 // Rate is a throughput in records and bytes per second.
 type Rate struct {

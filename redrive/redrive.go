@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/streamdlq/streamdlq/internal/clock"
 )
 
 // Options configure a Redriver.
@@ -19,6 +21,9 @@ type Options struct {
 	Lambda  invokeAPI
 	Events  putEventsAPI
 	SQS     sendMessageBatchAPI
+	// Targets are the program's own targets, by the spec routes name them with; they
+	// come before the built-in kinds.
+	Targets map[string]Target
 
 	// Routes are tried in order; Kinesis failures without a match go back to their
 	// stream, DynamoDB ones are left with ErrNoRoute.
@@ -64,7 +69,7 @@ type Redriver struct {
 
 // New returns a Redriver reading from src.
 func New(src Source, optFns ...func(*Options)) *Redriver {
-	o := Options{SafetyMargin: 10 * time.Second, Clock: realClock{}}
+	o := Options{SafetyMargin: 10 * time.Second, Clock: clock.Real}
 	for _, fn := range optFns {
 		fn(&o)
 	}

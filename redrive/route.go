@@ -30,7 +30,8 @@ type Route struct {
 	// name, e.g. "orders-*" or "arn:aws:kinesis:*:*:stream/orders".
 	Pattern string
 	// Target is a spec: "kinesis" (the source stream), "kinesis:<stream ARN>",
-	// "lambda:<function>", "events:<bus>" or "sqs:<queue URL>".
+	// "lambda:<function>", "events:<bus>", "sqs:<queue URL>", or a key of
+	// Options.Targets.
 	Target string
 }
 
@@ -149,6 +150,9 @@ var errNoClient = errors.New("no client configured for this kind of target")
 
 func (r *Redriver) newTarget(ctx context.Context, spec string) (Target, error) {
 	o := r.opts
+	if t, ok := o.Targets[spec]; ok {
+		return t, nil
+	}
 	switch {
 	case strings.HasPrefix(spec, PrefixKinesis) && o.Kinesis != nil:
 		return NewKinesisTarget(ctx, o.Kinesis, strings.TrimPrefix(spec, PrefixKinesis))

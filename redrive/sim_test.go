@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
+	"github.com/streamdlq/streamdlq/internal/testkit"
 	"github.com/streamdlq/streamdlq/internal/testkit/kinesislimit"
 )
 
@@ -184,7 +185,7 @@ func simulateLive(t testing.TB, live int) (rate, throttled float64, calls int) {
 
 // livePutter returns a func that catches a live producer up to the simulated clock,
 // writing perSecond records of 100 bytes spread evenly.
-func livePutter(clock *simClock, lim *kinesislimit.Limiter, perSecond int) func() {
+func livePutter(clock *testkit.SimClock, lim *kinesislimit.Limiter, perSecond int) func() {
 	last := clock.Now()
 	step := time.Second / time.Duration(perSecond)
 	return func() {

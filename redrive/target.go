@@ -8,6 +8,8 @@ import (
 	"github.com/streamdlq/streamdlq/archive/batch"
 
 	"github.com/aws/smithy-go"
+
+	"github.com/streamdlq/streamdlq/internal/clock"
 )
 
 // Target is where records are replayed to. A target sends one call at a time; the
@@ -131,24 +133,9 @@ type TargetError struct {
 func (e *TargetError) Error() string { return fmt.Sprintf("redrive: target %s: %v", e.Target, e.Err) }
 func (e *TargetError) Unwrap() error { return e.Err }
 
-// throttleCodes are the error codes AWS uses for "slow down", per call or per entry.
-var throttleCodes = map[string]bool{
-	"ProvisionedThroughputExceededException": true,
-	"TooManyRequestsException":               true,
-	"ThrottlingException":                    true,
-	"Throttling":                             true,
-	"ThrottledException":                     true,
-	"LimitExceededException":                 true,
-	"RequestLimitExceeded":                   true,
-	"RequestThrottled":                       true,
-	"RequestThrottledException":              true,
-	"KMSThrottlingException":                 true,
-	"SlowDown":                               true,
-	"EC2ThrottledException":                  true,
-}
-
-// isThrottleCode reports whether an AWS error code asks the caller to slow down.
-func isThrottleCode(code string) bool { return throttleCodes[code] }
+// isThrottleCode reports whether an AWS error code, a call's or an entry's, asks the
+// caller to slow down: the SDK's throttle codes and the services' own (clock).
+func isThrottleCode(code string) bool { return clock.ThrottleCode(code) }
 
 // classify maps a whole-call error to what the delivery loop does with the call's
 // entries: throttle codes slow down, client faults are permanent for the target, and

@@ -13,11 +13,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/streamdlq/streamdlq/archive"
 	"github.com/streamdlq/streamdlq/internal/testkit"
+
+	"github.com/streamdlq/streamdlq/internal/clock"
 )
 
 // TestEveryRecordArrivesOnce: with nothing failing, every record of every failure
@@ -58,7 +58,7 @@ func TestEveryRecordArrivesOnce(t *testing.T) {
 			e.enqueue(t, docs...)
 			var opts Options
 			arrived := tt.setup(t, e, &opts, source)
-			rep, err := New(e.source(), func(o *Options) { *o = opts; o.Clock = realClock{} }).Run(context.Background())
+			rep, err := New(e.source(), func(o *Options) { *o = opts; o.Clock = clock.Real }).Run(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -148,9 +148,9 @@ func decodeRecord(t *testing.T, b []byte) string {
 
 func queueARN(t *testing.T, e *env, url string) string {
 	t.Helper()
-	out, err := e.sqs.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: &url, AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameQueueArn}})
+	arn, err := testkit.QueueARN(context.Background(), e.sqs, url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return out.Attributes[string(types.QueueAttributeNameQueueArn)]
+	return arn
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/streamdlq/streamdlq/archive"
 	"github.com/streamdlq/streamdlq/hydrate"
 	"github.com/streamdlq/streamdlq/internal/awsenv"
+	"github.com/streamdlq/streamdlq/internal/testkit"
 	"github.com/streamdlq/streamdlq/internal/testkit/onfailure"
 )
 
@@ -82,7 +83,10 @@ func Run(ctx context.Context, cfg aws.Config, w io.Writer) error {
 
 	p.step("hydrate: read the records back, archive them, queue them on the DLQ, announce them")
 	hcfg := cfg.Copy()
-	hcfg.APIOptions = append(hcfg.APIOptions, retention{shardID: shards[1].shardID, horizon: shards[1].seqs[50]}.add)
+	// The emulators never trim: the retention is simulated at the SDK edge, so
+	// streamdlq's own code runs unchanged.
+	trimmed := &testkit.Retention{ShardID: shards[1].shardID, First: shards[1].seqs[50]}
+	hcfg.APIOptions = append(hcfg.APIOptions, trimmed.Add)
 	rescued, err := hydrateAll(ctx, hcfg, res, records, &p)
 	if err != nil {
 		return err

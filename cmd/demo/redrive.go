@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/rs/zerolog"
 
+	"github.com/streamdlq/streamdlq/internal/testkit"
 	"github.com/streamdlq/streamdlq/redrive"
 )
 
@@ -21,7 +22,7 @@ const ReplayQueueName = "customers-replay"
 // batch label.
 func redriveAll(ctx context.Context, cfg aws.Config, res resources, batches []failedBatch, p *printer) (map[string]bool, error) {
 	p.step("redrive: replay from the DLQ — back to the stream, per-key order kept, at a pace the shards take")
-	replayURL, err := createQueue(ctx, sqs.NewFromConfig(cfg), ReplayQueueName, nil)
+	replayURL, err := testkit.CreateQueue(ctx, sqs.NewFromConfig(cfg), ReplayQueueName, nil)
 	if err != nil {
 		return nil, err
 	}

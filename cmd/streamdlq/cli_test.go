@@ -9,12 +9,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/streamdlq/streamdlq/archive"
@@ -30,29 +28,17 @@ func TestOperatorFlow(t *testing.T) {
 	cfg := testkit.Config(t, testkit.Kinesis, testkit.Moto)
 	ctx := context.Background()
 	k := kinesis.NewFromConfig(cfg)
-	name, bucket, queue := testkit.Name(t, "s"), testkit.Name(t, "b"), testkit.Name(t, "q")
-	if _, err := k.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: &name, ShardCount: aws.Int32(1)}); err != nil {
-		t.Fatal(err)
-	}
-	if err := kinesis.NewStreamExistsWaiter(k).Wait(ctx, &kinesis.DescribeStreamInput{StreamName: &name}, time.Minute); err != nil {
-		t.Fatal(err)
-	}
+	streamARN := testkit.Stream(t, k, 1)
+	name := streamARN[strings.LastIndex(streamARN, "/")+1:]
 	var entries []ktypes.PutRecordsRequestEntry
 	for i := range 30 {
 		entries = append(entries, ktypes.PutRecordsRequestEntry{PartitionKey: aws.String("k"), Data: fmt.Appendf(nil, "secret-payload-%d", i)})
 	}
-	put, err := k.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: &name, Records: entries})
+	put, err := k.PutRecords(ctx, &kinesis.PutRecordsInput{StreamARN: &streamARN, Records: entries})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := awsenv.S3(cfg).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &bucket}); err != nil {
-		t.Fatal(err)
-	}
-	q, err := sqs.NewFromConfig(cfg).CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: &queue})
-	if err != nil {
-		t.Fatal(err)
-	}
-	streamARN := "arn:aws:kinesis:us-east-1:000000000000:stream/" + name
+	bucket, queueURL := testkit.Bucket(t, awsenv.S3(cfg), "b"), testkit.Queue(t, sqs.NewFromConfig(cfg), "q", nil)
 	event := filepath.Join(t.TempDir(), "event.json")
 	rec := onfailure.Record(onfailure.Batch{Source: "kinesis", StreamARN: streamARN, ShardID: *put.Records[0].ShardId,
 		Start: *put.Records[5].SequenceNumber, End: *put.Records[14].SequenceNumber, BatchSize: 10})
@@ -62,7 +48,7 @@ func TestOperatorFlow(t *testing.T) {
 	t.Setenv("STREAMDLQ_ALLOWED_STREAMS", streamARN)
 	t.Setenv("STREAMDLQ_ARCHIVE_BUCKET", bucket)
 	t.Setenv("STREAMDLQ_ARCHIVE_PREFIX", "")
-	t.Setenv("STREAMDLQ_DLQ_URL", *q.QueueUrl)
+	t.Setenv("STREAMDLQ_DLQ_URL", queueURL)
 	t.Setenv("STREAMDLQ_CHECK_MAPPINGS", "false") // moto holds no event source mapping for the record's function
 
 	out := mustRun(t, "hydrate", "--event", event)

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/streamdlq/streamdlq/hydrate"
+	"github.com/streamdlq/streamdlq/internal/settings"
 )
 
 // usageError is a bad flag, configuration or input: exit code 2.
@@ -33,15 +34,16 @@ func exitCode(err error) int {
 	return exitFailed
 }
 
-// envFlags mirrors STREAMDLQ_* variables as flags (STREAMDLQ_DLQ_URL → --dlq-url). A
-// flag that is set wins over the variable.
+// envFlags are the settings a command reads, as flags (STREAMDLQ_DLQ_URL → --dlq-url).
+// A flag that is set wins over the variable.
 type envFlags map[string]*string
 
-func newEnvFlags(fs *flag.FlagSet, vars map[string]string) envFlags {
+func newEnvFlags(fs *flag.FlagSet, reader settings.Function) envFlags {
 	ef := envFlags{}
-	for name, help := range vars {
-		flagName := strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(name, "STREAMDLQ_")), "_", "-")
-		ef[name] = fs.String(flagName, "", help+" (env "+name+")")
+	for _, s := range settings.ReadBy(reader) {
+		if s.Flag != "" {
+			ef[s.Env] = fs.String(s.Flag, "", s.Usage())
+		}
 	}
 	return ef
 }

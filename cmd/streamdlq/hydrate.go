@@ -18,21 +18,8 @@ import (
 	"github.com/streamdlq/streamdlq/hydrate"
 	"github.com/streamdlq/streamdlq/internal/awsenv"
 	"github.com/streamdlq/streamdlq/internal/envelope"
+	"github.com/streamdlq/streamdlq/internal/settings"
 )
-
-var hydrateVars = map[string]string{
-	"STREAMDLQ_ALLOWED_STREAMS":   "comma-separated stream ARN patterns that may be read (* wildcard); required",
-	"STREAMDLQ_ROLE_MAP":          "comma-separated ACCOUNT=ROLE_ARN to assume for other accounts' streams",
-	"STREAMDLQ_DEAGGREGATE":       "split KPL-aggregated Kinesis records (true/false)",
-	"STREAMDLQ_ARCHIVE_BUCKET":    "S3 bucket of the archive",
-	"STREAMDLQ_ARCHIVE_PREFIX":    "key prefix in the archive bucket",
-	"STREAMDLQ_DLQ_URL":           "URL of the SQS dead-letter queue",
-	"STREAMDLQ_EVENT_BUS":         "EventBridge bus to announce failures on (empty: none)",
-	"STREAMDLQ_KMS_KEY_ID":        "KMS key for SSE-KMS archive objects (empty: SSE-S3)",
-	"STREAMDLQ_CHECK_MAPPINGS":    "hydrate only failures whose function has an event source mapping on the stream sending failures to one of STREAMDLQ_INPUT_ARNS (true/false; default true)",
-	"STREAMDLQ_PARKING_QUEUE_URL": "with --from-queue: where messages past their stream's retention, or refused, are parked with the reason (empty: they stay)",
-	"STREAMDLQ_INPUT_ARNS":        "comma-separated ARNs of the stack's inputs (topic, queue, arn:aws:s3:::BUCKET); empty: any on-failure destination",
-}
 
 func runHydrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("hydrate", flag.ContinueOnError)
@@ -40,7 +27,7 @@ func runHydrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fromQueue := fs.String("from-queue", "", "instead of --event: re-hydrate the messages of the hydrator's own failure queue (URL), oldest first, as the rehydration schedule does")
 	dryRun := fs.Bool("dry-run", false, "hydrate and print only; write nothing to the archive, the DLQ or the bus")
 	timeout := fs.Duration("timeout", 5*time.Minute, "deadline of the whole run; what is not read by then is reported missing (exit 4)")
-	env := newEnvFlags(fs, hydrateVars)
+	env := newEnvFlags(fs, settings.Hydrate)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: streamdlq hydrate --event FILE|- [--dry-run] [flags]\n       streamdlq hydrate --from-queue URL [flags]\n\nPrints one hydrated failure document (JSON) per line on stdout (with --from-queue, a report); logs go to stderr.\n\nflags:")
 		fs.PrintDefaults()

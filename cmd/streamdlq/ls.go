@@ -14,6 +14,7 @@ import (
 
 	"github.com/streamdlq/streamdlq/archive"
 	"github.com/streamdlq/streamdlq/internal/awsenv"
+	"github.com/streamdlq/streamdlq/internal/settings"
 )
 
 // archiveFlags select an archive: --archive s3://bucket/prefix, or the environment.
@@ -25,7 +26,7 @@ func addArchiveFlags(fs *flag.FlagSet) archiveFlags {
 
 func (f archiveFlags) location() (bucket, prefix string, err error) {
 	if *f.url == "" {
-		bucket, prefix = os.Getenv("STREAMDLQ_ARCHIVE_BUCKET"), os.Getenv("STREAMDLQ_ARCHIVE_PREFIX")
+		bucket, prefix = os.Getenv(settings.ArchiveBucket.Env), os.Getenv(settings.ArchivePrefix.Env)
 	} else {
 		rest, ok := strings.CutPrefix(*f.url, "s3://")
 		if !ok {

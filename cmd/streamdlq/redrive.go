@@ -14,47 +14,29 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/streamdlq/streamdlq/internal/awsenv"
+	"github.com/streamdlq/streamdlq/internal/settings"
 	"github.com/streamdlq/streamdlq/redrive"
 )
 
-var redriveVars = map[string]string{
-	"STREAMDLQ_DLQ_URL":           "URL of the SQS dead-letter queue to redrive from",
-	"STREAMDLQ_PARKING_QUEUE_URL": "parking queue for poison messages",
-	"STREAMDLQ_ARCHIVE_BUCKET":    "S3 bucket of the archive (claim checks, --from-archive)",
-	"STREAMDLQ_ARCHIVE_PREFIX":    "key prefix in the archive bucket",
-	"STREAMDLQ_REDRIVE_TARGETS":   "comma-separated PATTERN=TARGET routes (TARGET: kinesis, lambda:NAME, events:BUS, sqs:URL)",
-	"STREAMDLQ_REDRIVE_MAX_RATE":  "ceiling in records/s per target (Kinesis default: its open shards' capacity x share)",
-	"STREAMDLQ_REDRIVE_MAX_BYTES": "ceiling in bytes/s per target",
-	"STREAMDLQ_REDRIVE_SHARE":     "share of a Kinesis target's capacity to use, leaving the rest to live producers (default 0.5)",
-	"STREAMDLQ_MAX_RECEIVE_COUNT": "receives after which a failing message is parked (default 5)",
-	"STREAMDLQ_KMS_KEY_ID":        "KMS key for claim checks of replaced messages",
-	"STREAMDLQ_REDRIVE_RATE":      "starting rate in records/s (default: half the ceiling)",
-}
-
 func runRedrive(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("redrive", flag.ContinueOnError)
-	fromQueue := fs.String("from-queue", "", "redrive from this DLQ URL (default STREAMDLQ_DLQ_URL)")
 	fromArchive := fs.String("from-archive", "", "redrive from the archive instead: s3://BUCKET[/PREFIX]")
 	since := fs.String("since", "", "with --from-archive: first day (YYYY-MM-DD, UTC) of the failures")
 	until := fs.String("until", "", "with --from-archive: last day (YYYY-MM-DD, UTC)")
 	to := fs.String("to", "", "send every failure here: kinesis (its source stream), lambda:NAME, events:BUS or sqs:URL")
-	rate := fs.Float64("rate", 0, "starting rate in records/s")
 	streamFilter := fs.String("stream", "", "only failures of streams matching this glob (name or ARN)")
 	shard := fs.String("shard", "", "only failures of this shard")
 	condition := fs.String("condition", "", "only failures with this on-failure condition")
 	dryRun := fs.Bool("dry-run", false, "report what would be sent where; send, delete and park nothing")
 	budget := fs.Duration("budget", 0, "stop taking new work after this long (default: until drained)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	env := newEnvFlags(fs, redriveVars)
+	env := newEnvFlags(fs, settings.Redrive)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: streamdlq redrive [--from-queue URL | --from-archive s3://BUCKET/PREFIX --since DAY --until DAY]\n                        [--to kinesis|lambda:NAME|events:BUS|sqs:URL] [--rate N] [--dry-run]\n\nReplays failures to their targets under throttle awareness; a DLQ message is deleted only\nafter every record in it was delivered.\n\nflags:")
+		fmt.Fprintln(stderr, "usage: streamdlq redrive [--dlq-url URL | --from-archive s3://BUCKET/PREFIX --since DAY --until DAY]\n                        [--to kinesis|lambda:NAME|events:BUS|sqs:URL] [--redrive-rate N] [--dry-run]\n\nReplays failures to their targets under throttle awareness; a DLQ message is deleted only\nafter every record in it was delivered.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args, stderr, 0); err != nil {
 		return err
-	}
-	if *fromQueue != "" {
-		*env["STREAMDLQ_DLQ_URL"] = *fromQueue
 	}
 	c, err := redriveConfig(env, *fromArchive, *to)
 	if err != nil {
@@ -65,9 +47,6 @@ func runRedrive(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if c.ArchiveFilter.Until, err = parseDay("until", *until); err != nil {
 		return err
-	}
-	if *rate > 0 {
-		c.Throttle.Start.Records = *rate
 	}
 	filter := redrive.Filter{Since: c.ArchiveFilter.Since, Until: endOfDay(c.ArchiveFilter.Until)}
 	if *streamFilter != "" {
@@ -104,7 +83,7 @@ func redriveConfig(env envFlags, fromArchive, to string) (redrive.Config, error)
 		if err != nil {
 			return redrive.Config{}, err
 		}
-		*env["STREAMDLQ_ARCHIVE_BUCKET"], *env["STREAMDLQ_ARCHIVE_PREFIX"] = bucket, prefix
+		*env[settings.ArchiveBucket.Env], *env[settings.ArchivePrefix.Env] = bucket, prefix
 	}
 	c, err := redrive.LoadConfig(lookup, fromArchive != "")
 	if err != nil {

@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/rs/zerolog"
+
+	"github.com/streamdlq/streamdlq/internal/settings"
 )
 
 // Load loads the standard SDK configuration: region, credentials, and the
@@ -34,16 +36,13 @@ func S3(cfg aws.Config) *s3.Client {
 	})
 }
 
-// Logger returns the base JSON logger writing to w, at the level AWS_LAMBDA_LOG_LEVEL
-// (or STREAMDLQ_LOG_LEVEL) names; info by default.
+// Logger returns the base JSON logger writing to w, at the level settings.LogLevel
+// (AWS_LAMBDA_LOG_LEVEL) names; info by default.
 func Logger(w io.Writer) zerolog.Logger {
 	level := zerolog.InfoLevel
-	for _, name := range []string{"STREAMDLQ_LOG_LEVEL", "AWS_LAMBDA_LOG_LEVEL"} {
-		if v := os.Getenv(name); v != "" {
-			if l, err := zerolog.ParseLevel(strings.ToLower(v)); err == nil {
-				level = l
-			}
-			break
+	if v := settings.NewLoader(os.LookupEnv).String(settings.LogLevel); v != "" {
+		if l, err := zerolog.ParseLevel(strings.ToLower(v)); err == nil {
+			level = l
 		}
 	}
 	zerolog.TimeFieldFormat = zerolog.TimeFormatUnixMs

@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+
+	"github.com/streamdlq/streamdlq/internal/testkit"
 )
 
 // BenchmarkKinesisRead reads ranges of N records of one shard of kinesis-local and
@@ -17,7 +19,7 @@ import (
 // grows, so setting up takes minutes).
 func BenchmarkKinesisRead(b *testing.B) {
 	c := kinesisClient(b)
-	arn := createStream(b, c, 1)
+	arn := testkit.Stream(b, c, 1)
 	puts := inShard(putRecords(b, c, arn, 25000, func(i int) string { return "pk-" + strconv.Itoa(i) }), "shardId-000000000000")
 	k := NewKinesisReader(c)
 	for _, n := range []int{1, 100, 10000, 25000} {
@@ -72,11 +74,11 @@ func BenchmarkDynamoDBDecode(b *testing.B) {
 		recs[i].Dynamodb.NewImage, recs[i].Dynamodb.OldImage = img, img
 	}
 	out := &dynamodbstreams.GetRecordsOutput{Records: recs, NextShardIterator: aws.String("next")}
-	api := &fakeStreams{
-		getShardIterator: func(context.Context, *dynamodbstreams.GetShardIteratorInput) (*dynamodbstreams.GetShardIteratorOutput, error) {
+	api := &testkit.FakeStreams{
+		GetShardIteratorFunc: func(context.Context, *dynamodbstreams.GetShardIteratorInput) (*dynamodbstreams.GetShardIteratorOutput, error) {
 			return &dynamodbstreams.GetShardIteratorOutput{ShardIterator: aws.String("it")}, nil
 		},
-		getRecords: func(context.Context, *dynamodbstreams.GetRecordsInput) (*dynamodbstreams.GetRecordsOutput, error) {
+		GetRecordsFunc: func(context.Context, *dynamodbstreams.GetRecordsInput) (*dynamodbstreams.GetRecordsOutput, error) {
 			return out, nil
 		},
 	}

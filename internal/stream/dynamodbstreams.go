@@ -53,7 +53,7 @@ func NewDynamoDBReader(client DynamoDBStreamsAPI, optFns ...func(*DynamoDBOption
 	if o.MaxEmptyPages <= 0 {
 		o.MaxEmptyPages = defaultMaxEmptyPages
 	}
-	o.Backoff = o.Backoff.withDefaults()
+	o.Backoff = withDefaults(o.Backoff)
 	return &DynamoDBReader{api: client, opt: o}
 }
 

@@ -41,24 +41,10 @@ func streamsClient(t testing.TB, stack ...func(*middleware.Stack) error) *dynamo
 // finds the sequence numbers the stream gave those writes.
 func newDDBTable(t *testing.T, n int) ddbTable {
 	t.Helper()
-	ctx := context.Background()
 	db := dynamodb.NewFromConfig(testkit.Config(t, testkit.DynamoDB))
-	name := testkit.Name(t, "t")
-	out, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(name),
-		AttributeDefinitions: []ddb.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddb.ScalarAttributeTypeS}},
-		KeySchema:            []ddb.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddb.KeyTypeHash}},
-		BillingMode:          ddb.BillingModePayPerRequest,
-		StreamSpecification:  &ddb.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: ddb.StreamViewTypeNewAndOldImages},
-	})
-	if err != nil {
-		t.Fatalf("create table: %v", err)
-	}
-	t.Cleanup(func() {
-		_, _ = db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
-	})
+	name, streamARN := testkit.Table(t, db)
 	wrote := writeItems(t, db, name, n)
-	tb := ddbTable{streamARN: aws.ToString(out.TableDescription.LatestStreamArn)}
+	tb := ddbTable{streamARN: streamARN}
 	tb.shard, tb.changes = readStream(t, streamsClient(t), tb.streamARN, len(wrote))
 	for i, c := range tb.changes {
 		if c.event != wrote[i].event || c.id != wrote[i].id {
@@ -163,40 +149,6 @@ func assertChanges(t *testing.T, got []batch.Record, want []change, r Range) {
 	}
 }
 
-// nthStreamsRecords answers the listed DynamoDB Streams GetRecords calls with fn.
-func nthStreamsRecords(fn func(in *dynamodbstreams.GetRecordsInput) (any, error), calls ...int) func(*middleware.Stack) error {
-	n := 0
-	return answer("nthStreamsRecords", func(p any) (any, bool, error) {
-		in, ok := p.(*dynamodbstreams.GetRecordsInput)
-		if !ok {
-			return nil, false, nil
-		}
-		n++
-		if !slices.Contains(calls, n) {
-			return nil, false, nil
-		}
-		res, err := fn(in)
-		return res, true, err
-	})
-}
-
-// streamsTrimmedBefore makes the stream behave as if records before horizon were
-// trimmed: GetShardIterator refuses them with TrimmedDataAccessException and
-// TRIM_HORIZON starts at horizon.
-func streamsTrimmedBefore(horizon string) func(*middleware.Stack) error {
-	return answer("streamsTrimmedBefore", func(p any) (any, bool, error) {
-		in, ok := p.(*dynamodbstreams.GetShardIteratorInput)
-		switch {
-		case !ok:
-		case in.ShardIteratorType == types.ShardIteratorTypeTrimHorizon:
-			in.ShardIteratorType, in.SequenceNumber = types.ShardIteratorTypeAtSequenceNumber, aws.String(horizon)
-		case CompareSequence(aws.ToString(in.SequenceNumber), horizon) < 0:
-			return nil, true, &types.TrimmedDataAccessException{Message: aws.String("The operation attempted to read past the oldest stream record in a shard.")}
-		}
-		return nil, false, nil
-	})
-}
-
 func TestDynamoDBReadStream(t *testing.T) {
 	tb := newDDBTable(t, 1100)
 	last := len(tb.changes) - 1
@@ -220,10 +172,10 @@ func TestDynamoDBReadStream(t *testing.T) {
 	}{
 		"two pages with modify and remove": {from: 3, to: last, want: tb.changes[3:], calls: 3},
 		"longer than the batch size":       {from: 1, to: 1099, want: tb.changes[1:1100], calls: 3},
-		"expired mid-range":                {stack: []func(*middleware.Stack) error{nthStreamsRecords(expired, 2)}, limit: 100, from: 50, to: 349, want: tb.changes[50:350], calls: 6},
-		"throttled":                        {stack: []func(*middleware.Stack) error{nthStreamsRecords(throttled, 2, 3)}, limit: 100, from: 0, to: 199, want: tb.changes[:200], calls: 5, waits: []time.Duration{200 * time.Millisecond, 400 * time.Millisecond}},
-		"empty page mid-range":             {stack: []func(*middleware.Stack) error{nthStreamsRecords(empty, 2)}, limit: 100, from: 0, to: 199, want: tb.changes[:200], calls: 4},
-		"start trimmed": {stack: []func(*middleware.Stack) error{streamsTrimmedBefore(tb.changes[40].seq)}, from: 10, to: 90, want: tb.changes[40:91], calls: 3,
+		"expired mid-range":                {stack: []func(*middleware.Stack) error{testkit.Nth(expired, 2)}, limit: 100, from: 50, to: 349, want: tb.changes[50:350], calls: 6},
+		"throttled":                        {stack: []func(*middleware.Stack) error{testkit.Nth(throttled, 2, 3)}, limit: 100, from: 0, to: 199, want: tb.changes[:200], calls: 5, waits: []time.Duration{200 * time.Millisecond, 400 * time.Millisecond}},
+		"empty page mid-range":             {stack: []func(*middleware.Stack) error{testkit.Nth(empty, 2)}, limit: 100, from: 0, to: 199, want: tb.changes[:200], calls: 4},
+		"start trimmed": {stack: []func(*middleware.Stack) error{(&testkit.Retention{First: tb.changes[40].seq}).Add}, from: 10, to: 90, want: tb.changes[40:91], calls: 3,
 			gaps: []batch.Gap{{From: tb.changes[10].seq, To: seqAdd(tb.changes[40].seq, -1), Reason: batch.GapTrimmed}}},
 	}
 	for name, c := range cases {

@@ -14,21 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+
+	"github.com/streamdlq/streamdlq/internal/testkit"
 )
-
-// fakeStreams fakes the DynamoDB Streams SDK edge with function fields.
-type fakeStreams struct {
-	getShardIterator func(ctx context.Context, in *dynamodbstreams.GetShardIteratorInput) (*dynamodbstreams.GetShardIteratorOutput, error)
-	getRecords       func(ctx context.Context, in *dynamodbstreams.GetRecordsInput) (*dynamodbstreams.GetRecordsOutput, error)
-}
-
-func (f *fakeStreams) GetShardIterator(ctx context.Context, in *dynamodbstreams.GetShardIteratorInput, _ ...func(*dynamodbstreams.Options)) (*dynamodbstreams.GetShardIteratorOutput, error) {
-	return f.getShardIterator(ctx, in)
-}
-
-func (f *fakeStreams) GetRecords(ctx context.Context, in *dynamodbstreams.GetRecordsInput, _ ...func(*dynamodbstreams.Options)) (*dynamodbstreams.GetRecordsOutput, error) {
-	return f.getRecords(ctx, in)
-}
 
 // ddbSeqAt is record i's DynamoDB-style sequence number.
 func ddbSeqAt(i int) string { return seqAdd("800000000003126276362", int64(i)*100) }
@@ -51,10 +39,10 @@ func ddbRecords(n int) []types.Record {
 // ddbShard serves recs by index from iterators "it-N"; trimmedAt makes iterators at or
 // below that index answer TrimmedDataAccessException, the first time GetRecords uses
 // one (as when records age out between GetShardIterator and GetRecords).
-func ddbShard(recs []types.Record, trimmedAt int, iterators *[]string) *fakeStreams {
+func ddbShard(recs []types.Record, trimmedAt int, iterators *[]string) *testkit.FakeStreams {
 	trimmed := false
-	return &fakeStreams{
-		getShardIterator: func(_ context.Context, in *dynamodbstreams.GetShardIteratorInput) (*dynamodbstreams.GetShardIteratorOutput, error) {
+	return &testkit.FakeStreams{
+		GetShardIteratorFunc: func(_ context.Context, in *dynamodbstreams.GetShardIteratorInput) (*dynamodbstreams.GetShardIteratorOutput, error) {
 			*iterators = append(*iterators, string(in.ShardIteratorType)+":"+aws.ToString(in.SequenceNumber))
 			i := 0
 			if in.ShardIteratorType == types.ShardIteratorTypeTrimHorizon {
@@ -69,7 +57,7 @@ func ddbShard(recs []types.Record, trimmedAt int, iterators *[]string) *fakeStre
 			}
 			return &dynamodbstreams.GetShardIteratorOutput{ShardIterator: aws.String("it-" + strconv.Itoa(i))}, nil
 		},
-		getRecords: func(_ context.Context, in *dynamodbstreams.GetRecordsInput) (*dynamodbstreams.GetRecordsOutput, error) {
+		GetRecordsFunc: func(_ context.Context, in *dynamodbstreams.GetRecordsInput) (*dynamodbstreams.GetRecordsOutput, error) {
 			i, _ := strconv.Atoi(strings.TrimPrefix(aws.ToString(in.ShardIterator), "it-"))
 			if i < trimmedAt && !trimmed {
 				trimmed = true

@@ -13,23 +13,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/streamdlq/streamdlq/internal/testkit"
 )
 
-// fakeKinesis fakes the SDK edge with function fields.
-type fakeKinesis struct {
-	getShardIterator func(ctx context.Context, in *kinesis.GetShardIteratorInput) (*kinesis.GetShardIteratorOutput, error)
-	getRecords       func(ctx context.Context, in *kinesis.GetRecordsInput) (*kinesis.GetRecordsOutput, error)
-}
-
-func (f *fakeKinesis) GetShardIterator(ctx context.Context, in *kinesis.GetShardIteratorInput, _ ...func(*kinesis.Options)) (*kinesis.GetShardIteratorOutput, error) {
-	return f.getShardIterator(ctx, in)
-}
-
-func (f *fakeKinesis) GetRecords(ctx context.Context, in *kinesis.GetRecordsInput, _ ...func(*kinesis.Options)) (*kinesis.GetRecordsOutput, error) {
-	return f.getRecords(ctx, in)
-}
-
-// fakeShard is an in-memory shard behind fakeKinesis: sparse sequence numbers, a
+// fakeShard is an in-memory shard behind a testkit.FakeKinesis: sparse sequence numbers, a
 // movable trim horizon, open or closed, and hooks that may replace any answer.
 type fakeShard struct {
 	records []types.Record
@@ -66,8 +54,8 @@ func newFakeShard(n int) *fakeShard {
 	return s
 }
 
-func (s *fakeShard) client() *fakeKinesis {
-	return &fakeKinesis{getShardIterator: s.getShardIterator, getRecords: s.getRecords}
+func (s *fakeShard) client() *testkit.FakeKinesis {
+	return &testkit.FakeKinesis{GetShardIteratorFunc: s.getShardIterator, GetRecordsFunc: s.getRecords}
 }
 
 func (s *fakeShard) getShardIterator(_ context.Context, in *kinesis.GetShardIteratorInput) (*kinesis.GetShardIteratorOutput, error) {

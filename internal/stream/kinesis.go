@@ -58,7 +58,7 @@ func NewKinesisReader(client KinesisAPI, optFns ...func(*KinesisOptions)) *Kines
 	if o.MaxEmptyPages <= 0 {
 		o.MaxEmptyPages = defaultMaxEmptyPages
 	}
-	o.Backoff = o.Backoff.withDefaults()
+	o.Backoff = withDefaults(o.Backoff)
 	return &KinesisReader{api: client, opt: o}
 }
 

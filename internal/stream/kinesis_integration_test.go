@@ -34,37 +34,6 @@ func kinesisClient(t testing.TB, stack ...func(*middleware.Stack) error) *kinesi
 	return kinesis.NewFromConfig(cfg, func(o *kinesis.Options) { o.APIOptions = append(o.APIOptions, stack...) })
 }
 
-// createStream creates a stream with shards shards, waits until it is active and
-// deletes it when the test ends (kinesis-local caps the shards alive at once).
-func createStream(t testing.TB, c *kinesis.Client, shards int32) string {
-	t.Helper()
-	ctx := context.Background()
-	name := testkit.Name(t, "s")
-	if _, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(name), ShardCount: aws.Int32(shards)}); err != nil {
-		t.Fatalf("create stream: %v", err)
-	}
-	t.Cleanup(func() {
-		_, _ = c.DeleteStream(context.Background(), &kinesis.DeleteStreamInput{StreamName: aws.String(name), EnforceConsumerDeletion: aws.Bool(true)})
-	})
-	return waitActive(t, c, name)
-}
-
-func waitActive(t testing.TB, c *kinesis.Client, name string) string {
-	t.Helper()
-	for range 300 {
-		out, err := c.DescribeStreamSummary(context.Background(), &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(name)})
-		if err != nil {
-			t.Fatalf("describe stream: %v", err)
-		}
-		if d := out.StreamDescriptionSummary; d.StreamStatus == types.StreamStatusActive {
-			return aws.ToString(d.StreamARN)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("stream %s did not become active", name)
-	return ""
-}
-
 // putRecords writes n small records in batches of 500, partition keys from pk,
 // retrying entries the stream refused, and returns them as placed.
 func putRecords(t testing.TB, c *kinesis.Client, arn string, n int, pk func(i int) string) []put {
@@ -142,39 +111,9 @@ func kRange(arn, shard string, from, to put, batch int) Range {
 	return Range{StreamARN: arn, ShardID: shard, Start: from.seq, End: to.seq, BatchSize: batch, Region: "us-east-1"}
 }
 
-// answer adds an Initialize middleware that may answer an operation in place of the
-// service: fn returns handled=false to let the call through.
-func answer(id string, fn func(params any) (result any, handled bool, err error)) func(*middleware.Stack) error {
-	return func(s *middleware.Stack) error {
-		return s.Initialize.Add(middleware.InitializeMiddlewareFunc(id, func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-			if res, ok, err := fn(in.Parameters); ok {
-				return middleware.InitializeOutput{Result: res}, middleware.Metadata{}, err
-			}
-			return next.HandleInitialize(ctx, in)
-		}), middleware.Before)
-	}
-}
-
-// nthGetRecords answers the listed GetRecords calls (counted from 1) with fn.
-func nthGetRecords(fn func(in *kinesis.GetRecordsInput) (any, error), calls ...int) func(*middleware.Stack) error {
-	n := 0
-	return answer("nthGetRecords", func(p any) (any, bool, error) {
-		in, ok := p.(*kinesis.GetRecordsInput)
-		if !ok {
-			return nil, false, nil
-		}
-		n++
-		if !slices.Contains(calls, n) {
-			return nil, false, nil
-		}
-		res, err := fn(in)
-		return res, true, err
-	})
-}
-
 func TestKinesisReadBusyStream(t *testing.T) {
 	c := kinesisClient(t)
-	arn := createStream(t, c, 3)
+	arn := testkit.Stream(t, c, 3)
 	puts := putRecords(t, c, arn, 1500, func(i int) string { return "pk-" + strconv.Itoa(i%97) })
 	shard := puts[0].shard
 	want := inShard(puts, shard)
@@ -195,7 +134,7 @@ func TestKinesisReadBusyStream(t *testing.T) {
 
 func TestKinesisReadManyPages(t *testing.T) {
 	c := kinesisClient(t)
-	arn := createStream(t, c, 1)
+	arn := testkit.Stream(t, c, 1)
 	puts := inShard(putRecords(t, c, arn, 10500, func(i int) string { return "pk-" + strconv.Itoa(i) }), "shardId-000000000000")
 	cases := map[string]struct {
 		from, to, batch, calls int
@@ -223,8 +162,8 @@ func TestKinesisReadEmptyPageMidRange(t *testing.T) {
 	empty := func(in *kinesis.GetRecordsInput) (any, error) {
 		return &kinesis.GetRecordsOutput{NextShardIterator: in.ShardIterator, MillisBehindLatest: aws.Int64(5000), Records: []types.Record{}}, nil
 	}
-	c := kinesisClient(t, nthGetRecords(empty, 2, 3))
-	arn := createStream(t, c, 1)
+	c := kinesisClient(t, testkit.Nth(empty, 2, 3))
+	arn := testkit.Stream(t, c, 1)
 	puts := inShard(putRecords(t, c, arn, 300, func(i int) string { return "k" }), "shardId-000000000000")
 	r := kRange(arn, "shardId-000000000000", puts[0], puts[299], 300)
 	res, err := NewKinesisReader(c, func(o *KinesisOptions) { o.Limit = 100 }).Read(context.Background(), r)
@@ -239,14 +178,16 @@ func TestKinesisReadEmptyPageMidRange(t *testing.T) {
 
 func TestKinesisReadClosedParent(t *testing.T) {
 	c := kinesisClient(t)
-	arn := createStream(t, c, 1)
+	arn := testkit.Stream(t, c, 1)
 	parent := "shardId-000000000000"
 	before := inShard(putRecords(t, c, arn, 200, func(i int) string { return "pk-" + strconv.Itoa(i) }), parent)
 	mid := new(big.Int).Lsh(big.NewInt(1), 127).String()
 	if _, err := c.SplitShard(context.Background(), &kinesis.SplitShardInput{StreamARN: aws.String(arn), ShardToSplit: aws.String(parent), NewStartingHashKey: aws.String(mid)}); err != nil {
 		t.Fatalf("split shard: %v", err)
 	}
-	waitActive(t, c, streamName(arn))
+	if _, err := testkit.WaitStream(context.Background(), c, streamName(arn)); err != nil {
+		t.Fatal(err)
+	}
 	after := putRecords(t, c, arn, 50, func(i int) string { return "after-" + strconv.Itoa(i) })
 	if len(inShard(after, parent)) != 0 {
 		t.Fatalf("setup: records written after the split landed in the parent")
@@ -269,7 +210,7 @@ func streamName(arn string) string {
 
 // iteratorLog records the GetShardIterator requests as TYPE:sequence.
 func iteratorLog(log *[]string) func(*middleware.Stack) error {
-	return answer("iteratorLog", func(p any) (any, bool, error) {
+	return testkit.Answer("iteratorLog", func(p any) (any, bool, error) {
 		if in, ok := p.(*kinesis.GetShardIteratorInput); ok {
 			*log = append(*log, fmt.Sprintf("%s:%s", in.ShardIteratorType, aws.ToString(in.StartingSequenceNumber)))
 		}
@@ -282,8 +223,8 @@ func TestKinesisReadExpiredIterator(t *testing.T) {
 	expired := func(*kinesis.GetRecordsInput) (any, error) {
 		return nil, &types.ExpiredIteratorException{Message: aws.String("Iterator expired")}
 	}
-	c := kinesisClient(t, iteratorLog(&its), nthGetRecords(expired, 2))
-	arn := createStream(t, c, 1)
+	c := kinesisClient(t, iteratorLog(&its), testkit.Nth(expired, 2))
+	arn := testkit.Stream(t, c, 1)
 	puts := inShard(putRecords(t, c, arn, 300, func(i int) string { return "pk-" + strconv.Itoa(i) }), "shardId-000000000000")
 	r := kRange(arn, "shardId-000000000000", puts[20], puts[280], 261)
 	res, err := NewKinesisReader(c, func(o *KinesisOptions) { o.Limit = 100 }).Read(context.Background(), r)
@@ -304,8 +245,8 @@ func TestKinesisReadThrottled(t *testing.T) {
 	throttled := func(*kinesis.GetRecordsInput) (any, error) {
 		return nil, &types.ProvisionedThroughputExceededException{Message: aws.String("Rate exceeded for shard")}
 	}
-	c := kinesisClient(t, nthGetRecords(throttled, 2, 3, 4))
-	arn := createStream(t, c, 1)
+	c := kinesisClient(t, testkit.Nth(throttled, 2, 3, 4))
+	arn := testkit.Stream(t, c, 1)
 	puts := inShard(putRecords(t, c, arn, 250, func(i int) string { return "pk-" + strconv.Itoa(i) }), "shardId-000000000000")
 	r := kRange(arn, "shardId-000000000000", puts[0], puts[249], 250)
 	rec := &recordingSleep{}
@@ -324,28 +265,9 @@ func TestKinesisReadThrottled(t *testing.T) {
 	}
 }
 
-// trimmedBefore makes the stream behave as if records before horizon were past
-// retention: GetShardIterator refuses older sequence numbers the way Kinesis does, and
-// TRIM_HORIZON starts at horizon.
-func trimmedBefore(horizon string) func(*middleware.Stack) error {
-	return answer("trimmedBefore", func(p any) (any, bool, error) {
-		in, ok := p.(*kinesis.GetShardIteratorInput)
-		switch {
-		case !ok:
-		case in.ShardIteratorType == types.ShardIteratorTypeTrimHorizon:
-			in.ShardIteratorType, in.StartingSequenceNumber = types.ShardIteratorTypeAtSequenceNumber, aws.String(horizon)
-		case CompareSequence(aws.ToString(in.StartingSequenceNumber), horizon) < 0:
-			return nil, true, &types.InvalidArgumentException{Message: aws.String(fmt.Sprintf(
-				"StartingSequenceNumber %s used in GetShardIterator on shard %s in stream s under account 000000000000 is invalid.",
-				aws.ToString(in.StartingSequenceNumber), aws.ToString(in.ShardId)))}
-		}
-		return nil, false, nil
-	})
-}
-
 func TestKinesisReadTrimmed(t *testing.T) {
 	setup := kinesisClient(t)
-	arn := createStream(t, setup, 1)
+	arn := testkit.Stream(t, setup, 1)
 	puts := inShard(putRecords(t, setup, arn, 100, func(i int) string { return "pk-" + strconv.Itoa(i) }), "shardId-000000000000")
 	cases := map[string]struct {
 		horizon  int // index of the first record still retained
@@ -360,7 +282,7 @@ func TestKinesisReadTrimmed(t *testing.T) {
 	}
 	for name, cs := range cases {
 		t.Run(name, func(t *testing.T) {
-			c := kinesisClient(t, trimmedBefore(puts[cs.horizon].seq))
+			c := kinesisClient(t, (&testkit.Retention{First: puts[cs.horizon].seq}).Add)
 			r := kRange(arn, "shardId-000000000000", puts[cs.from], puts[cs.to], cs.to-cs.from+1)
 			res, err := NewKinesisReader(c).Read(context.Background(), r)
 			if err != nil {

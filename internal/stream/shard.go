@@ -10,6 +10,8 @@ import (
 
 	"github.com/aws/smithy-go"
 	"github.com/rs/zerolog"
+
+	"github.com/streamdlq/streamdlq/internal/clock"
 )
 
 // Reasons an UnreadableError gives.
@@ -377,9 +379,10 @@ func classify(ctx context.Context, err error) (errKind, string) {
 	if !errors.As(err, &api) {
 		return kindOther, ""
 	}
-	switch api.ErrorCode() {
-	case "ProvisionedThroughputExceededException", "LimitExceededException", "KMSThrottlingException", "ThrottlingException":
+	if clock.Throttled(err) {
 		return kindThrottled, ""
+	}
+	switch api.ErrorCode() {
 	case "ExpiredIteratorException":
 		return kindExpired, ""
 	case "TrimmedDataAccessException":

@@ -233,9 +233,9 @@ func TestReadBacksOffWithGrowingBounds(t *testing.T) {
 }
 
 func TestBackoffJitterStaysInBounds(t *testing.T) {
-	b := Backoff{}.withDefaults()
+	b := withDefaults(Backoff{})
 	for attempt := range 10 {
-		bound := b.bound(attempt)
+		bound := b.Bound(attempt)
 		for range 50 {
 			if d := b.Jitter(bound); d < 0 || d > bound {
 				t.Fatalf("attempt %d: got %v, want within [0, %v]", attempt, d, bound)

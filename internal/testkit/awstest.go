@@ -1,6 +1,9 @@
-// Package testkit connects integration tests to the local AWS that `make test` starts
-// (scripts/localaws.sh): kinesis-local, DynamoDB Local and moto server, reached through
-// the SDK's standard AWS_ENDPOINT_URL_* variables.
+// Package testkit is the one test kit of the harness: it connects integration tests to
+// the local AWS that `make test` starts (scripts/localaws.sh): kinesis-local, DynamoDB
+// Local and moto server, reached through the SDK's standard AWS_ENDPOINT_URL_*
+// variables; it sets up streams, tables, queues and buckets (resources.go); it holds
+// the SDK middlewares tests use to count, fail or answer calls (middleware.go) and the
+// retention simulation the demo and the fault matrix share (retention.go).
 //
 // Under `make test` (STREAMDLQ_LOCALAWS=1) an unreachable emulator fails the test.
 // Under a plain `go test` the integration tests skip, saying how to run them.

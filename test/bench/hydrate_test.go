@@ -41,7 +41,7 @@ func (f failedBatch) onFailure(n, day int) []byte {
 
 func newFailedBatch(b *testing.B, cfg aws.Config, n, size int) failedBatch {
 	k := kinesis.NewFromConfig(cfg)
-	arn := createStream(b, k, 1)
+	arn := testkit.Stream(b, k, 1)
 	return failedBatch{streamARN: arn, recs: putRecords(b, k, arn, n, size)}
 }
 

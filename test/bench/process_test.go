@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamdlq/streamdlq/internal/settings"
 	"github.com/streamdlq/streamdlq/internal/testkit/runtimeapi"
 )
 
@@ -35,16 +36,16 @@ func buildBootstrap(b *testing.B, name string) string {
 
 // hostEnv is the local AWS environment plus a log level that keeps the function's
 // per-invocation lines out of the measurement.
-func hostEnv() []string { return append(runtimeapi.HostAWSEnv(), "STREAMDLQ_LOG_LEVEL=warn") }
+func hostEnv() []string { return append(runtimeapi.HostAWSEnv(), settings.LogLevel.Env+"=WARN") }
 
 // functionEnv holds every variable either function needs to pass its init; cold
 // starts make no AWS call, so the values need only be well-formed.
 var functionEnv = []string{
-	"STREAMDLQ_ALLOWED_STREAMS=arn:aws:kinesis:us-east-1:000000000000:stream/*",
-	"STREAMDLQ_ARCHIVE_BUCKET=streamdlq-archive",
-	"STREAMDLQ_DLQ_URL=http://127.0.0.1:5000/000000000000/streamdlq-dlq",
-	"STREAMDLQ_PARKING_URL=http://127.0.0.1:5000/000000000000/streamdlq-parking",
-	"STREAMDLQ_EVENT_BUS=streamdlq",
+	settings.AllowedStreams.Env + "=arn:aws:kinesis:us-east-1:000000000000:stream/*",
+	settings.ArchiveBucket.Env + "=streamdlq-archive",
+	settings.DLQURL.Env + "=http://127.0.0.1:5000/000000000000/streamdlq-dlq",
+	settings.ParkingQueueURL.Env + "=http://127.0.0.1:5000/000000000000/streamdlq-parking",
+	settings.EventBus.Env + "=streamdlq",
 }
 
 // BenchmarkColdStart starts each function's bootstrap coldStarts times under the

@@ -28,8 +28,8 @@ func minCalls(n, limit int) int { return 1 + (n+limit-1)/limit }
 // returning at most 1,000 records. Kinesis has its twin in internal/stream.
 func BenchmarkDynamoDBRead(b *testing.B) {
 	cfg := testkit.Config(b, testkit.DynamoDB, testkit.DynamoDBStreams)
-	counter := &callCounter{calls: map[string]int{}}
-	ds := dynamodbstreams.NewFromConfig(cfg, func(o *dynamodbstreams.Options) { o.APIOptions = append(o.APIOptions, counter.add) })
+	counter := &testkit.Calls{}
+	ds := dynamodbstreams.NewFromConfig(cfg, func(o *dynamodbstreams.Options) { o.APIOptions = append(o.APIOptions, counter.Add) })
 	arn := createTable(b, dynamodb.NewFromConfig(cfg), readSizes[len(readSizes)-1])
 	shard, seqs := streamSequences(b, ds, arn, readSizes[len(readSizes)-1])
 	reader := stream.NewDynamoDBReader(ds)
@@ -41,10 +41,10 @@ func BenchmarkDynamoDBRead(b *testing.B) {
 	}
 }
 
-func benchRead(b *testing.B, counter *callCounter, r stream.Range, read func(context.Context, stream.Range) (stream.Result, error), floor int, ops ...string) {
+func benchRead(b *testing.B, counter *testkit.Calls, r stream.Range, read func(context.Context, stream.Range) (stream.Result, error), floor int, ops ...string) {
 	before := 0
 	for _, op := range ops {
-		before += counter.calls[op]
+		before += counter.Count(op)
 	}
 	var res stream.Result
 	for b.Loop() {
@@ -58,7 +58,7 @@ func benchRead(b *testing.B, counter *callCounter, r stream.Range, read func(con
 	}
 	sdk := -before
 	for _, op := range ops {
-		sdk += counter.calls[op]
+		sdk += counter.Count(op)
 	}
 	if sdk != res.Calls*b.N {
 		b.Fatalf("reader counted %d calls per read, the SDK saw %d", res.Calls, sdk/b.N)
@@ -72,18 +72,7 @@ func benchRead(b *testing.B, counter *callCounter, r stream.Range, read func(con
 func createTable(b testing.TB, db *dynamodb.Client, n int) string {
 	b.Helper()
 	ctx := context.Background()
-	name := testkit.Name(b, "t")
-	out, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            &name,
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}},
-		BillingMode:          ddbtypes.BillingModePayPerRequest,
-		StreamSpecification:  &ddbtypes.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: ddbtypes.StreamViewTypeNewAndOldImages},
-	})
-	if err != nil {
-		b.Fatalf("create table: %v", err)
-	}
-	b.Cleanup(func() { _, _ = db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: &name}) })
+	name, arn := testkit.Table(b, db)
 	for from := 0; from < n; from += 25 {
 		var reqs []ddbtypes.WriteRequest
 		for i := from; i < min(from+25, n); i++ {
@@ -95,7 +84,7 @@ func createTable(b testing.TB, db *dynamodb.Client, n int) string {
 			b.Fatalf("batch write: %v (%d unprocessed)", err, len(res.UnprocessedItems))
 		}
 	}
-	return aws.ToString(out.TableDescription.LatestStreamArn)
+	return arn
 }
 
 // streamSequences reads the stream's only shard with the bare SDK until it has want

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"flag"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,7 +26,7 @@ var (
 // explains, any key delivered out of order, and any payload in the logs.
 func TestChaos(t *testing.T) {
 	cfg := testkit.Config(t, testkit.Kinesis, testkit.Moto)
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	ctx := zerolog.New(logs).Level(zerolog.DebugLevel).WithContext(context.Background())
 	w, err := chaos.NewWorld(ctx, cfg, testkit.Name(t, "chaos"))
 	if err != nil {
@@ -93,21 +92,4 @@ func secretOf(p []byte) []byte {
 		return bytes.TrimSuffix(p[i:], []byte(`"}`))
 	}
 	return p
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) Bytes() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return bytes.Clone(s.b.Bytes())
 }

@@ -3,9 +3,7 @@ package chaos_test
 import (
 	"context"
 	"encoding/json"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -13,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
-	"github.com/aws/smithy-go/middleware"
 
 	"github.com/streamdlq/streamdlq/hydrate"
 	"github.com/streamdlq/streamdlq/internal/awsenv"
@@ -25,7 +22,7 @@ import (
 // clients that count every call, so a test can show that an input caused none.
 type sideEffects struct {
 	cfg       aws.Config // counted
-	calls     *calls
+	calls     *testkit.Calls
 	streamARN string
 	shard     string
 	seqs      []string
@@ -38,20 +35,12 @@ type sideEffects struct {
 func newSideEffects(t *testing.T) *sideEffects {
 	t.Helper()
 	clean := testkit.Config(t, testkit.Kinesis, testkit.Moto)
-	e := &sideEffects{cfg: clean.Copy(), calls: &calls{n: map[string]int{}}, s3: awsenv.S3(clean), sqs: sqs.NewFromConfig(clean)}
-	e.cfg.APIOptions = append(e.cfg.APIOptions, e.calls.add)
+	e := &sideEffects{cfg: clean.Copy(), calls: &testkit.Calls{}, s3: awsenv.S3(clean), sqs: sqs.NewFromConfig(clean)}
+	e.cfg.APIOptions = append(e.cfg.APIOptions, e.calls.Add)
 	ctx := context.Background()
 	k := kinesis.NewFromConfig(clean)
-	name := testkit.Name(t, "s")
-	if _, err := k.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: &name, ShardCount: aws.Int32(1)}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _, _ = k.DeleteStream(context.Background(), &kinesis.DeleteStreamInput{StreamName: &name}) })
-	w := kinesis.NewStreamExistsWaiter(k, func(o *kinesis.StreamExistsWaiterOptions) { o.MinDelay = 50 * time.Millisecond })
-	if err := w.Wait(ctx, &kinesis.DescribeStreamInput{StreamName: &name}, 30*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	out, err := k.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: &name, Records: []ktypes.PutRecordsRequestEntry{
+	e.streamARN = testkit.Stream(t, k, 1)
+	out, err := k.PutRecords(ctx, &kinesis.PutRecordsInput{StreamARN: &e.streamARN, Records: []ktypes.PutRecordsRequestEntry{
 		{Data: []byte(`{"secret":"hostile-1"}`), PartitionKey: aws.String("k")}, {Data: []byte(`{"secret":"hostile-2"}`), PartitionKey: aws.String("k")}}})
 	if err != nil {
 		t.Fatal(err)
@@ -60,20 +49,8 @@ func newSideEffects(t *testing.T) *sideEffects {
 		e.shard = aws.ToString(r.ShardId)
 		e.seqs = append(e.seqs, aws.ToString(r.SequenceNumber))
 	}
-	sum, err := k.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: &name})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.streamARN = aws.ToString(sum.StreamDescriptionSummary.StreamARN)
-	e.bucket = testkit.Name(t, "b")
-	if _, err := e.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &e.bucket}); err != nil {
-		t.Fatal(err)
-	}
-	q, err := e.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(testkit.Name(t, "dlq"))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.dlqURL = aws.ToString(q.QueueUrl)
+	e.bucket = testkit.Bucket(t, e.s3, "b")
+	e.dlqURL = testkit.Queue(t, e.sqs, "dlq", nil)
 	return e
 }
 
@@ -101,7 +78,7 @@ func (e *sideEffects) record(t *testing.T) map[string]any {
 func (e *sideEffects) checkNone(t *testing.T) {
 	t.Helper()
 	for _, op := range []string{"GetShardIterator", "GetRecords", "PutObject", "SendMessage", "PutEvents", "PutRecords"} {
-		if n := e.calls.count(op); n != 0 {
+		if n := e.calls.Count(op); n != 0 {
 			t.Errorf("got %d %s calls, want 0", n, op)
 		}
 	}
@@ -121,34 +98,6 @@ func (e *sideEffects) checkNone(t *testing.T) {
 	if n := attrs.Attributes[string(sqstypes.QueueAttributeNameApproximateNumberOfMessages)]; n != "0" {
 		t.Errorf("got %s messages on the DLQ, want 0", n)
 	}
-}
-
-// calls counts SDK operations by name.
-type calls struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (c *calls) count(op string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.n[op]
-}
-
-func (c *calls) reset() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.n = map[string]int{}
-}
-
-func (c *calls) add(stack *middleware.Stack) error {
-	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("countCalls",
-		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-			c.mu.Lock()
-			c.n[middleware.GetOperationName(ctx)]++
-			c.mu.Unlock()
-			return next.HandleInitialize(ctx, in)
-		}), middleware.Before)
 }
 
 // awsenvS3 is an S3 client that counts its calls.

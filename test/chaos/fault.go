@@ -16,6 +16,8 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/streamdlq/streamdlq/internal/testkit"
 )
 
 // Class is a kind of fault the matrix injects.
@@ -61,7 +63,7 @@ type Injector struct {
 	calls   int // SDK call attempts of the current process
 	crashAt int // attempt at which the current process dies; 0: it does not
 	cancel  context.CancelCauseFunc
-	trim    *trimPoint
+	trim    *testkit.Retention
 
 	Injected  map[Class]int // faults injected, by class
 	AfterSend int           // faults injected after the service processed the call
@@ -138,7 +140,7 @@ func (i *Injector) decide(service, op string) *fault {
 // fault would be, and an after-send fault discards a response the service already
 // acted on.
 func (i *Injector) Middleware(stack *middleware.Stack) error {
-	if err := stack.Initialize.Add(middleware.InitializeMiddlewareFunc("chaosTrim", i.trimMiddleware), middleware.Before); err != nil {
+	if err := testkit.Middleware("chaosTrim", i.trimMiddleware)(stack); err != nil {
 		return err
 	}
 	return stack.Deserialize.Add(middleware.DeserializeMiddlewareFunc("chaosFaults",

@@ -14,6 +14,7 @@ import (
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/streamdlq/streamdlq/internal/stream"
+	"github.com/streamdlq/streamdlq/internal/testkit"
 )
 
 // The injected errors must look to the SDK's retryer exactly like the real ones,
@@ -88,39 +89,25 @@ func TestInjectorRepeatsPerSeed(t *testing.T) {
 // read through a KinesisReader, it must become a trimmed gap, not an unreadable one.
 func TestTrimmedErrorReadsAsTrimmed(t *testing.T) {
 	inj := NewInjector(rand.New(rand.NewPCG(1, 1)), nil, 0)
-	tp := &trimPoint{shardID: "shardId-000000000000", first: "30", lastTrimmed: "20"}
-	api := &fakeKinesis{
-		getShardIterator: func(in *kinesis.GetShardIteratorInput) (*kinesis.GetShardIteratorOutput, error) {
+	shard := "shardId-000000000000"
+	api := &testkit.FakeKinesis{
+		GetShardIteratorFunc: func(_ context.Context, in *kinesis.GetShardIteratorInput) (*kinesis.GetShardIteratorOutput, error) {
 			if in.ShardIteratorType != ktypes.ShardIteratorTypeTrimHorizon {
-				return nil, inj.trimmed(aws.ToString(in.StartingSequenceNumber), tp)
+				return nil, inj.trimmed(aws.ToString(in.StartingSequenceNumber), shard)
 			}
 			return &kinesis.GetShardIteratorOutput{ShardIterator: aws.String("it")}, nil
 		},
-		getRecords: func(*kinesis.GetRecordsInput) (*kinesis.GetRecordsOutput, error) {
+		GetRecordsFunc: func(context.Context, *kinesis.GetRecordsInput) (*kinesis.GetRecordsOutput, error) {
 			return &kinesis.GetRecordsOutput{Records: []ktypes.Record{{SequenceNumber: aws.String("30"), PartitionKey: aws.String("k"), Data: []byte("x")}},
 				MillisBehindLatest: aws.Int64(0)}, nil
 		},
 	}
 	res, err := stream.NewKinesisReader(api).Read(context.Background(), stream.Range{StreamARN: "arn:aws:kinesis:us-east-1:000000000000:stream/s",
-		ShardID: tp.shardID, Start: "10", End: "30", BatchSize: 3})
+		ShardID: shard, Start: "10", End: "30", BatchSize: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(res.Gaps) != 1 || res.Gaps[0].Reason != batch.GapTrimmed || res.Gaps[0].From != "10" || res.Gaps[0].To != "29" || len(res.Records) != 1 {
 		t.Errorf("got gaps %+v and %d records, want one trimmed gap 10..29 and 1 record", res.Gaps, len(res.Records))
 	}
-}
-
-// fakeKinesis is the SDK edge of a KinesisReader.
-type fakeKinesis struct {
-	getShardIterator func(*kinesis.GetShardIteratorInput) (*kinesis.GetShardIteratorOutput, error)
-	getRecords       func(*kinesis.GetRecordsInput) (*kinesis.GetRecordsOutput, error)
-}
-
-func (f *fakeKinesis) GetShardIterator(_ context.Context, in *kinesis.GetShardIteratorInput, _ ...func(*kinesis.Options)) (*kinesis.GetShardIteratorOutput, error) {
-	return f.getShardIterator(in)
-}
-
-func (f *fakeKinesis) GetRecords(_ context.Context, in *kinesis.GetRecordsInput, _ ...func(*kinesis.Options)) (*kinesis.GetRecordsOutput, error) {
-	return f.getRecords(in)
 }

@@ -62,7 +62,7 @@ func TestHostileInputRefused(t *testing.T) {
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			e.calls.reset()
+			e.calls.Reset()
 			_, err := e.handler().Handle(context.Background(), tt.payload(t))
 			if !tt.want(err) {
 				t.Errorf("got error %v (%T), want a specific refusal", err, err)
@@ -93,12 +93,12 @@ func TestHostileDLQMessageRefused(t *testing.T) {
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			e.calls.reset()
+			e.calls.Reset()
 			_, err := archive.DecodeMessage(context.Background(), awsenvS3(e), e.bucket, tt.body)
 			if !tt.want(err) {
 				t.Errorf("got error %v (%T), want a specific refusal", err, err)
 			}
-			if n := e.calls.count("GetObject"); n != 0 {
+			if n := e.calls.Count("GetObject"); n != 0 {
 				t.Errorf("got %d GetObject calls, want 0", n)
 			}
 		})

@@ -71,13 +71,10 @@ func TestRetryQueuesWhatWasArchived(t *testing.T) {
 
 // refuse fails every call of op with an access denial before it is sent.
 func refuse(op string) func(*middleware.Stack) error {
-	return func(stack *middleware.Stack) error {
-		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("refuse"+op,
-			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				if middleware.GetOperationName(ctx) == op {
-					return middleware.InitializeOutput{}, middleware.Metadata{}, faultError(Permanent, middleware.GetServiceID(ctx), op)
-				}
-				return next.HandleInitialize(ctx, in)
-			}), middleware.Before)
-	}
+	return testkit.Middleware("refuse"+op, func(ctx context.Context, c testkit.Call, next testkit.Next) (any, error) {
+		if c.Operation == op {
+			return nil, faultError(Permanent, c.Service, op)
+		}
+		return next(ctx, c.Params)
+	})
 }

@@ -24,10 +24,7 @@ import (
 func TestRedriveRefusesForeignClaimCheck(t *testing.T) {
 	e := newSideEffects(t)
 	ctx := context.Background()
-	other, key := testkit.Name(t, "other"), "failures/claim-check/x.json"
-	if _, err := e.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &other}); err != nil {
-		t.Fatal(err)
-	}
+	other, key := testkit.Bucket(t, e.s3, "other"), "failures/claim-check/x.json"
 	doc := `{"failure":{},"Records":[{"eventSource":"aws:kinesis","eventSourceARN":"` + e.streamARN + `","kinesis":{"partitionKey":"k","sequenceNumber":"1","data":"c2VjcmV0"}}],"hydration":{"status":"complete","source":"kinesis","streamArn":"` + e.streamARN + `"}}`
 	if _, err := e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: &other, Key: &key, Body: strings.NewReader(doc)}); err != nil {
 		t.Fatal(err)
@@ -36,22 +33,19 @@ func TestRedriveRefusesForeignClaimCheck(t *testing.T) {
 	if _, err := e.sqs.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &e.dlqURL, MessageBody: &body}); err != nil {
 		t.Fatal(err)
 	}
-	parking, err := e.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(testkit.Name(t, "parking"))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.calls.reset()
-	rep, err := e.redriver(aws.ToString(parking.QueueUrl)).Run(ctx)
+	parking := testkit.Queue(t, e.sqs, "parking", nil)
+	e.calls.Reset()
+	rep, err := e.redriver(parking).Run(ctx)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if n := e.calls.count("GetObject"); n != 0 {
+	if n := e.calls.Count("GetObject"); n != 0 {
 		t.Errorf("got %d GetObject calls, want 0: the pointer must be refused before any request", n)
 	}
-	if rep.Delivered != 0 || e.calls.count("PutRecords") != 0 {
-		t.Errorf("got %d delivered, %d PutRecords calls; want 0", rep.Delivered, e.calls.count("PutRecords"))
+	if rep.Delivered != 0 || e.calls.Count("PutRecords") != 0 {
+		t.Errorf("got %d delivered, %d PutRecords calls; want 0", rep.Delivered, e.calls.Count("PutRecords"))
 	}
-	parked, err := e.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: parking.QueueUrl, MessageAttributeNames: []string{"All"}, MaxNumberOfMessages: 10})
+	parked, err := e.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &parking, MessageAttributeNames: []string{"All"}, MaxNumberOfMessages: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,11 +9,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/streamdlq/streamdlq/internal/awsenv"
+	"github.com/streamdlq/streamdlq/internal/testkit"
 )
 
 // rotateEvery is how many runs share a pair of streams: kinesis-local slows down as
@@ -81,29 +81,12 @@ func (w *World) rotate(ctx context.Context) error {
 	w.streams++
 	w.runsOnStreams, w.cursor = 1, map[string]string{}
 	var err error
-	if w.source, err = w.createStream(ctx, fmt.Sprintf("%s-src-%d", w.name, w.streams), 1); err != nil {
+	if w.source, err = testkit.CreateStream(ctx, w.k, fmt.Sprintf("%s-src-%d", w.name, w.streams), 1); err != nil {
 		return err
 	}
 	w.sourceShard = "shardId-000000000000"
-	w.target, err = w.createStream(ctx, fmt.Sprintf("%s-dst-%d", w.name, w.streams), 2)
+	w.target, err = testkit.CreateStream(ctx, w.k, fmt.Sprintf("%s-dst-%d", w.name, w.streams), 2)
 	return err
-}
-
-func (w *World) createStream(ctx context.Context, name string, shards int32) (string, error) {
-	if _, err := w.k.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: &name, ShardCount: &shards}); err != nil {
-		return "", fmt.Errorf("create stream %s: %w", name, err)
-	}
-	for range 300 {
-		out, err := w.k.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: &name})
-		if err != nil {
-			return "", fmt.Errorf("describe stream %s: %w", name, err)
-		}
-		if s := out.StreamDescriptionSummary; s.StreamStatus == ktypes.StreamStatusActive {
-			return aws.ToString(s.StreamARN), nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return "", fmt.Errorf("stream %s did not become active", name)
 }
 
 // queues are one run's: the DLQ, redrive's parking queue, and the queue standing in
@@ -116,22 +99,14 @@ func (w *World) createQueues(ctx context.Context, run string, maxMessage int) (q
 	var q queues
 	var err error
 	attrs := map[string]string{"MaximumMessageSize": fmt.Sprint(maxMessage)}
-	if q.dlq, err = w.createQueue(ctx, run+"-dlq", attrs); err != nil {
+	if q.dlq, err = testkit.CreateQueue(ctx, w.sqs, run+"-dlq", attrs); err != nil {
 		return q, err
 	}
-	if q.parking, err = w.createQueue(ctx, run+"-parking", nil); err != nil {
+	if q.parking, err = testkit.CreateQueue(ctx, w.sqs, run+"-parking", nil); err != nil {
 		return q, err
 	}
-	q.parked, err = w.createQueue(ctx, run+"-parked", nil)
+	q.parked, err = testkit.CreateQueue(ctx, w.sqs, run+"-parked", nil)
 	return q, err
-}
-
-func (w *World) createQueue(ctx context.Context, name string, attrs map[string]string) (string, error) {
-	out, err := w.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: &name, Attributes: attrs})
-	if err != nil {
-		return "", fmt.Errorf("create queue %s: %w", name, err)
-	}
-	return aws.ToString(out.QueueUrl), nil
 }
 
 // deleteQueues drops a checked run's queues so moto does not keep hundreds.

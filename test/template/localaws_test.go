@@ -17,7 +17,6 @@ import (
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/streamdlq/streamdlq/internal/awsenv"
@@ -60,16 +59,9 @@ func newLocal(t *testing.T) *local {
 
 func (l *local) kinesisStream(t *testing.T, ctx context.Context) {
 	k := kinesis.NewFromConfig(l.cfg)
-	name := testkit.Name(t, "orders")
-	if _, err := k.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: &name, ShardCount: aws.Int32(2)}); err != nil {
-		t.Fatalf("create stream: %v", err)
-	}
-	in := &kinesis.DescribeStreamInput{StreamName: &name}
-	if err := kinesis.NewStreamExistsWaiter(k).Wait(ctx, in, time.Minute); err != nil {
-		t.Fatalf("wait for stream: %v", err)
-	}
+	l.streamARN = testkit.Stream(t, k, 2)
 	for i, hash := range []string{hashShard0, hashShard0, hashShard0, hashShard1, hashShard1} {
-		out, err := k.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: &name, PartitionKey: aws.String(fmt.Sprint("order-", i)),
+		out, err := k.PutRecord(ctx, &kinesis.PutRecordInput{StreamARN: &l.streamARN, PartitionKey: aws.String(fmt.Sprint("order-", i)),
 			ExplicitHashKey: aws.String(hash), Data: []byte(fmt.Sprintf(`{"orderId":"%d"}`, 1000+i))})
 		if err != nil {
 			t.Fatalf("put record: %v", err)
@@ -79,24 +71,11 @@ func (l *local) kinesisStream(t *testing.T, ctx context.Context) {
 	if len(l.shardSeqs["shardId-000000000000"]) != 3 || len(l.shardSeqs["shardId-000000000001"]) != 2 {
 		t.Fatalf("records per shard: got %v, want 3 on shardId-000000000000 and 2 on shardId-000000000001", l.shardSeqs)
 	}
-	sum, err := k.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: &name})
-	if err != nil {
-		t.Fatalf("describe stream: %v", err)
-	}
-	l.streamARN = *sum.StreamDescriptionSummary.StreamARN
 }
 
 func (l *local) dynamoDBStream(t *testing.T, ctx context.Context) {
 	d := dynamodb.NewFromConfig(l.cfg)
-	l.table = testkit.Name(t, "customers")
-	out, err := d.CreateTable(ctx, &dynamodb.CreateTableInput{TableName: &l.table, BillingMode: ddbtypes.BillingModePayPerRequest,
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}},
-		StreamSpecification:  &ddbtypes.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: ddbtypes.StreamViewTypeNewAndOldImages}})
-	if err != nil {
-		t.Fatalf("create table: %v", err)
-	}
-	l.tableStreamARN = *out.TableDescription.LatestStreamArn
+	l.table, l.tableStreamARN = testkit.Table(t, d)
 	for _, id := range []string{"c-1", "c-2"} {
 		item := map[string]ddbtypes.AttributeValue{"id": &ddbtypes.AttributeValueMemberS{Value: id}}
 		if _, err := d.PutItem(ctx, &dynamodb.PutItemInput{TableName: &l.table, Item: item}); err != nil {
@@ -137,22 +116,10 @@ func readDDBStream(t *testing.T, ctx context.Context, ds *dynamodbstreams.Client
 
 func (l *local) stackResources(t *testing.T, ctx context.Context) {
 	s3c, q := awsenv.S3(l.cfg), sqs.NewFromConfig(l.cfg)
-	l.bucket, l.failureBucket = testkit.Name(t, "archive"), testkit.Name(t, "onfailure")
-	for _, b := range []string{l.bucket, l.failureBucket} {
-		if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
-			t.Fatalf("create bucket %s: %v", b, err)
-		}
-	}
-	urls := make([]string, 4)
-	for i, name := range []string{"dlq", "parking", "target", "failures"} {
-		out, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(testkit.Name(t, name)),
-			Attributes: map[string]string{"VisibilityTimeout": "120"}})
-		if err != nil {
-			t.Fatalf("create queue %s: %v", name, err)
-		}
-		urls[i] = *out.QueueUrl
-	}
-	l.dlqURL, l.parkingURL, l.targetURL, l.failuresURL = urls[0], urls[1], urls[2], urls[3]
+	l.bucket, l.failureBucket = testkit.Bucket(t, s3c, "archive"), testkit.Bucket(t, s3c, "onfailure")
+	visibility := map[string]string{"VisibilityTimeout": "120"}
+	l.dlqURL, l.parkingURL, l.targetURL = testkit.Queue(t, q, "dlq", visibility), testkit.Queue(t, q, "parking", visibility), testkit.Queue(t, q, "target", visibility)
+	l.failuresURL = testkit.Queue(t, q, "failures", visibility)
 	l.bus = testkit.Name(t, "bus")
 	if _, err := eventbridge.NewFromConfig(l.cfg).CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: &l.bus}); err != nil {
 		t.Fatalf("create bus: %v", err)

@@ -2,14 +2,9 @@ package template
 
 import (
 	"encoding/json"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -21,72 +16,6 @@ func readRepoFile(t *testing.T, name string) string {
 		t.Fatalf("read %s: %v", name, err)
 	}
 	return string(b)
-}
-
-var envName = regexp.MustCompile(`\bSTREAMDLQ_[A-Z0-9_]*[A-Z0-9]\b`)
-
-// envNamesInCode returns the STREAMDLQ_* names in the string literals of the non-test
-// Go files under dirs: what a function reads from its environment.
-func envNamesInCode(t *testing.T, dirs ...string) []string {
-	t.Helper()
-	seen := map[string]bool{}
-	for _, dir := range dirs {
-		files, _ := filepath.Glob(filepath.Join(repo, dir, "*.go"))
-		for _, f := range files {
-			if strings.HasSuffix(f, "_test.go") {
-				continue
-			}
-			parsed, err := parser.ParseFile(token.NewFileSet(), f, nil, 0)
-			if err != nil {
-				t.Fatalf("parse %s: %v", f, err)
-			}
-			ast.Inspect(parsed, func(n ast.Node) bool {
-				if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
-					s, _ := strconv.Unquote(lit.Value)
-					for _, name := range envName.FindAllString(s, -1) {
-						seen[name] = true
-					}
-				}
-				return true
-			})
-		}
-	}
-	names := make([]string, 0, len(seen))
-	for n := range seen {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
-
-// What the design names, and whatever the code reads, must reach each function.
-func TestEnvironmentCoversConfig(t *testing.T) {
-	tests := map[string]struct {
-		function string
-		design   []string
-		code     []string
-	}{
-		"hydrate": {"HydrateFunction", []string{
-			"STREAMDLQ_ALLOWED_STREAMS", "STREAMDLQ_ROLE_MAP", "STREAMDLQ_ARCHIVE_BUCKET", "STREAMDLQ_ARCHIVE_PREFIX",
-			"STREAMDLQ_DLQ_URL", "STREAMDLQ_EVENT_BUS", "STREAMDLQ_KMS_KEY_ID", "STREAMDLQ_DEAGGREGATE", "AWS_LAMBDA_LOG_LEVEL",
-		}, []string{"hydrate", "cmd/hydrate"}},
-		"redrive": {"RedriveFunction", []string{
-			"STREAMDLQ_DLQ_URL", "STREAMDLQ_ARCHIVE_BUCKET", "STREAMDLQ_ARCHIVE_PREFIX", "STREAMDLQ_PARKING_QUEUE_URL",
-			"STREAMDLQ_REDRIVE_TARGETS", "STREAMDLQ_REDRIVE_RATE", "STREAMDLQ_REDRIVE_MAX_RATE", "STREAMDLQ_REDRIVE_MAX_BYTES",
-			"STREAMDLQ_REDRIVE_SHARE", "STREAMDLQ_MAX_RECEIVE_COUNT", "AWS_LAMBDA_LOG_LEVEL",
-		}, []string{"redrive", "cmd/redrive"}},
-	}
-	tpl := loadTemplate(t)
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			vars := mustGet(t, tpl, "Resources", tc.function, "Properties", "Environment", "Variables")
-			for _, v := range append(tc.design, envNamesInCode(t, tc.code...)...) {
-				if get(vars, v) == nil {
-					t.Errorf("%s Environment: got no %s, want it set", tc.function, v)
-				}
-			}
-		})
-	}
 }
 
 func TestSamconfig(t *testing.T) {

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/streamdlq/streamdlq/internal/clock"
 )
 
 // Per-shard write limits of Kinesis.
@@ -51,7 +53,7 @@ type Event struct {
 // Limiter holds each shard to its write limit over a sliding one-second window. It is
 // safe for concurrent use.
 type Limiter struct {
-	now    func() time.Time
+	clock  clock.Clock
 	shards []Shard
 	mu     sync.Mutex
 	window []window // per shard
@@ -65,14 +67,14 @@ type window struct {
 }
 
 // NewLimiter returns a Limiter for shards (sorted by Start, covering the key space),
-// reading time from now (time.Now when nil).
-func NewLimiter(shards []Shard, now func() time.Time) *Limiter {
-	if now == nil {
-		now = time.Now
+// reading time from c (the wall clock when nil).
+func NewLimiter(shards []Shard, c clock.Clock) *Limiter {
+	if c == nil {
+		c = clock.Real
 	}
 	sorted := append([]Shard(nil), shards...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Start.Cmp(sorted[j].Start) < 0 })
-	return &Limiter{now: now, shards: sorted, window: make([]window, len(sorted))}
+	return &Limiter{clock: c, shards: sorted, window: make([]window, len(sorted))}
 }
 
 // ShardOf returns the index of the shard a record goes to: its explicit hash key if it
@@ -93,7 +95,7 @@ func (l *Limiter) Admit(partitionKey, explicitHashKey string, size int) (string,
 	s := l.ShardOf(partitionKey, explicitHashKey)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := l.now()
+	now := l.clock.Now()
 	w := &l.window[s]
 	for len(w.admitted) > 0 && !w.admitted[0].At.After(now.Add(-time.Second)) {
 		w.bytes -= w.admitted[0].Bytes

@@ -6,6 +6,8 @@ import (
 	"math/big"
 	"testing"
 	"time"
+
+	"github.com/streamdlq/streamdlq/internal/testkit"
 )
 
 func TestLimiterWindow(t *testing.T) {
@@ -28,11 +30,13 @@ func TestLimiterWindow(t *testing.T) {
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			now := t0
-			l := NewLimiter(EvenShards(1), func() time.Time { return now })
+			sim := testkit.NewSimClock(t0)
+			l := NewLimiter(EvenShards(1), sim)
 			admitted := 0
 			for s := range tt.steps {
-				now = t0.Add(time.Duration(s) * tt.step)
+				if s > 0 {
+					sim.Advance(tt.step)
+				}
 				for range tt.perStep {
 					if _, ok := l.Admit("k", "", tt.size); ok {
 						admitted++

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -18,7 +17,7 @@ import (
 // the stream holds, refusals carry the throttle code, and nothing refused is written.
 func TestTransportAgainstKinesisLocal(t *testing.T) {
 	plain := kinesis.NewFromConfig(testkit.Config(t, testkit.Kinesis))
-	arn := createStream(t, plain, 1)
+	arn := testkit.Stream(t, plain, 1)
 	shards := listShards(t, plain, arn)
 	tr := &Transport{
 		Limiter: NewLimiter(shards, nil),
@@ -82,7 +81,7 @@ func TestTransportAgainstKinesisLocal(t *testing.T) {
 // stream puts it on.
 func TestShardOfMatchesKinesisLocal(t *testing.T) {
 	c := kinesis.NewFromConfig(testkit.Config(t, testkit.Kinesis))
-	arn := createStream(t, c, 4)
+	arn := testkit.Stream(t, c, 4)
 	lim := NewLimiter(listShards(t, c, arn), nil)
 	in := &kinesis.PutRecordsInput{StreamARN: &arn}
 	for i := range 200 {
@@ -98,24 +97,6 @@ func TestShardOfMatchesKinesisLocal(t *testing.T) {
 			t.Errorf("key-%d: got %s, want %s", i, got, want)
 		}
 	}
-}
-
-func createStream(t *testing.T, c *kinesis.Client, shards int32) string {
-	t.Helper()
-	ctx := context.Background()
-	name := testkit.Name(t, "lim")
-	if _, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: &name, ShardCount: &shards}); err != nil {
-		t.Fatalf("create stream: %v", err)
-	}
-	t.Cleanup(func() {
-		_, _ = c.DeleteStream(context.Background(), &kinesis.DeleteStreamInput{StreamName: &name, EnforceConsumerDeletion: aws.Bool(true)})
-	})
-	w := kinesis.NewStreamExistsWaiter(c, func(o *kinesis.StreamExistsWaiterOptions) { o.MinDelay = 100 * time.Millisecond })
-	out, err := w.WaitForOutput(ctx, &kinesis.DescribeStreamInput{StreamName: &name}, 30*time.Second)
-	if err != nil {
-		t.Fatalf("wait for stream: %v", err)
-	}
-	return aws.ToString(out.StreamDescription.StreamARN)
 }
 
 func listShards(t *testing.T, c *kinesis.Client, arn string) []Shard {

@@ -1,7 +1,6 @@
 package runtimeapi
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -9,9 +8,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/streamdlq/streamdlq/internal/testkit"
 )
 
 // Function is a bootstrap process running behind its own Server.
@@ -19,7 +19,7 @@ type Function struct {
 	*Server
 	cmd     *exec.Cmd
 	started time.Time
-	logs    *syncBuffer
+	logs    *testkit.SyncBuffer
 	exited  chan struct{}
 }
 
@@ -34,7 +34,7 @@ func Start(t testing.TB, binaryPath string, env []string, optFns ...func(*Option
 	cmd := exec.Command(binaryPath)
 	cmd.Dir = filepath.Dir(binaryPath)
 	cmd.Env = append(s.lambdaEnv(cmd.Dir), env...)
-	f := &Function{Server: s, cmd: cmd, logs: &syncBuffer{}, exited: make(chan struct{})}
+	f := &Function{Server: s, cmd: cmd, logs: &testkit.SyncBuffer{}, exited: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = f.logs, f.logs
 	f.started = time.Now()
 	if err := cmd.Start(); err != nil {
@@ -124,22 +124,4 @@ func (f *Function) stop(t testing.TB) {
 	if t.Failed() {
 		t.Logf("%s output:\n%s", f.opts.FunctionName, f.Logs())
 	}
-}
-
-// syncBuffer is written by the process's stdout and stderr copiers at once.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

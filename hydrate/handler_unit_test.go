@@ -1,0 +1,204 @@
+package hydrate_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/rs/zerolog"
+
+	"github.com/streamdlq/streamdlq/hydrate"
+	"github.com/streamdlq/streamdlq/internal/envelope"
+	"github.com/streamdlq/streamdlq/internal/testkit"
+	"github.com/streamdlq/streamdlq/internal/testkit/onfailure"
+)
+
+// The stream of testdata/kinesis-onfailure.json.
+const fixtureStream = "arn:aws:kinesis:us-east-2:123456789012:stream/mystream"
+
+// shardOf serves seqs (one record each) from any iterator, and counts the iterators
+// asked for.
+func shardOf(iterators *atomic.Int32, seqs ...string) *testkit.FakeKinesis {
+	return &testkit.FakeKinesis{
+		GetShardIteratorFunc: func(context.Context, *kinesis.GetShardIteratorInput) (*kinesis.GetShardIteratorOutput, error) {
+			iterators.Add(1)
+			return &kinesis.GetShardIteratorOutput{ShardIterator: aws.String("it")}, nil
+		},
+		GetRecordsFunc: func(context.Context, *kinesis.GetRecordsInput) (*kinesis.GetRecordsOutput, error) {
+			var recs []ktypes.Record
+			for _, s := range seqs {
+				recs = append(recs, ktypes.Record{SequenceNumber: aws.String(s), PartitionKey: aws.String("k"), Data: []byte(`{"secret":"payload"}`)})
+			}
+			return &kinesis.GetRecordsOutput{Records: recs, MillisBehindLatest: aws.Int64(0)}, nil
+		},
+	}
+}
+
+// dryRunHandler hydrates without capturing, reading the fixture's stream through k.
+func dryRunHandler(t *testing.T, k hydrate.KinesisAPI) *hydrate.Handler {
+	t.Helper()
+	allowed, err := hydrate.ParseAllowlist(fixtureStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hydrate.NewFromConfig(aws.Config{Region: "us-east-2"}, hydrate.Config{Allowed: allowed}, true,
+		func(o *hydrate.HandlerOptions) { o.Clients.Kinesis = k })
+}
+
+// logged returns a context whose logger writes to the returned buffer.
+func logged() (context.Context, *bytes.Buffer) {
+	var buf bytes.Buffer
+	return zerolog.New(&buf).WithContext(context.Background()), &buf
+}
+
+// errorLines returns the log lines at level error.
+func errorLines(buf *bytes.Buffer) []string {
+	var out []string
+	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		if strings.Contains(l, `"level":"error"`) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func TestHandleRefusesBadInputOnce(t *testing.T) {
+	var iterators atomic.Int32
+	h := dryRunHandler(t, shardOf(&iterators))
+	ctx, logs := logged()
+	_, err := h.Handle(ctx, json.RawMessage(`{"Records":[{"secret-payload":`))
+	var pe *envelope.ParseError
+	if !errors.As(err, &pe) {
+		t.Fatalf("got %v, want a *envelope.ParseError", err)
+	}
+	lines := errorLines(logs)
+	if len(lines) != 1 || !strings.Contains(lines[0], `"errorType":"envelope.ParseError"`) {
+		t.Errorf("got error log lines %q, want one naming envelope.ParseError", lines)
+	}
+	if strings.Contains(logs.String(), "secret-payload") {
+		t.Error("the log holds the input, want it never logged")
+	}
+	if n := iterators.Load(); n != 0 {
+		t.Errorf("got %d reads, want none", n)
+	}
+}
+
+func TestHandleSQSReportsBatchItemFailures(t *testing.T) {
+	good, err := os.ReadFile("testdata/kinesis-onfailure.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info struct {
+		KinesisBatchInfo struct{ StartSequenceNumber, EndSequenceNumber string }
+	}
+	if err := json.Unmarshal(good, &info); err != nil {
+		t.Fatal(err)
+	}
+	refused := onfailure.Record(onfailure.Batch{Source: "kinesis", StreamARN: "arn:aws:kinesis:us-east-2:123456789012:stream/other",
+		ShardID: "shardId-000000000000", Start: "100", End: "101", BatchSize: 2})
+	payload := onfailure.SQSEvent("arn:aws:sqs:us-east-2:123456789012:on-failure", good, json.RawMessage(`not json`), refused)
+	var ev events.SQSEvent
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		t.Fatal(err)
+	}
+	var iterators atomic.Int32
+	h := dryRunHandler(t, shardOf(&iterators, info.KinesisBatchInfo.StartSequenceNumber, info.KinesisBatchInfo.EndSequenceNumber))
+	ctx, logs := logged()
+	resp, err := h.Handle(ctx, payload)
+	if err != nil {
+		t.Fatalf("got %v, want nil: SQS items fail one by one", err)
+	}
+	got, ok := resp.(events.SQSEventResponse)
+	if !ok {
+		t.Fatalf("got a %T, want events.SQSEventResponse", resp)
+	}
+	var failed []string
+	for _, f := range got.BatchItemFailures {
+		failed = append(failed, f.ItemIdentifier)
+	}
+	if want := []string{ev.Records[1].MessageId, ev.Records[2].MessageId}; !slices.Equal(failed, want) {
+		t.Errorf("batchItemFailures: got %v, want %v", failed, want)
+	}
+	if lines := errorLines(logs); len(lines) != 2 {
+		t.Errorf("got %d error log lines, want one per failed item:\n%s", len(lines), strings.Join(lines, "\n"))
+	}
+	if n := iterators.Load(); n != 1 {
+		t.Errorf("got %d shard iterators, want 1: only the allowed stream is read", n)
+	}
+}
+
+// fakeSQS is the DLQ's SDK edge, keeping the bodies sent.
+type fakeSQS struct {
+	mu   sync.Mutex
+	sent []string
+}
+
+func (f *fakeSQS) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sent = append(f.sent, aws.ToString(in.MessageBody))
+	return &sqs.SendMessageOutput{MessageId: aws.String(fmt.Sprint("m-", len(f.sent)))}, nil
+}
+
+func (f *fakeSQS) GetQueueAttributes(context.Context, *sqs.GetQueueAttributesInput, ...func(*sqs.Options)) (*sqs.GetQueueAttributesOutput, error) {
+	return &sqs.GetQueueAttributesOutput{Attributes: map[string]string{"MaximumMessageSize": "262144"}}, nil
+}
+
+// fakeEvents is the bus's SDK edge, keeping the detail types put.
+type fakeEvents struct{ detailTypes []string }
+
+func (f *fakeEvents) PutEvents(_ context.Context, in *eventbridge.PutEventsInput, _ ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error) {
+	for _, e := range in.Entries {
+		f.detailTypes = append(f.detailTypes, aws.ToString(e.DetailType))
+	}
+	return &eventbridge.PutEventsOutput{}, nil
+}
+
+// A captured failure is archived, queued and announced once; the same SNS message
+// delivered again finds its archive object and queued tag and sends nothing more.
+func TestHandleCapturesOnceThroughClients(t *testing.T) {
+	record, err := os.ReadFile("testdata/kinesis-onfailure.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	allowed, _ := hydrate.ParseAllowlist(fixtureStream)
+	var iterators atomic.Int32
+	objects, dlq, bus := &testkit.MemS3{}, &fakeSQS{}, &fakeEvents{}
+	h := hydrate.NewFromConfig(aws.Config{Region: "us-east-2"},
+		hydrate.Config{Allowed: allowed, ArchiveBucket: "archive", ArchivePrefix: "failures", DLQURL: "https://sqs/dlq", EventBus: "bus"}, false,
+		func(o *hydrate.HandlerOptions) {
+			o.Clients = hydrate.Clients{Kinesis: shardOf(&iterators, "49601189658422359378836298521827638475320189012309704722"),
+				S3: objects, SQS: dlq, EventBridge: bus}
+		})
+	event := onfailure.SNSEvent("arn:aws:sns:us-east-2:123456789012:on-failure", record)
+	for range 2 {
+		if _, err := h.Handle(context.Background(), event); err != nil {
+			t.Fatalf("Handle: %v", err)
+		}
+	}
+	listed, err := objects.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String("archive")})
+	if err != nil || len(listed.Contents) != 1 {
+		t.Fatalf("archive: got %d objects (%v), want 1", len(listed.Contents), err)
+	}
+	if len(dlq.sent) != 1 || !strings.Contains(dlq.sent[0], fixtureStream) {
+		t.Errorf("DLQ: got %d messages, want 1 naming the stream", len(dlq.sent))
+	}
+	if want := []string{hydrate.DetailNotHydrated, hydrate.DetailNotHydrated}; !slices.Equal(bus.detailTypes, want) {
+		t.Errorf("events: got %v, want %v (1 of 500 records read: not hydrated, announced on each delivery)", bus.detailTypes, want)
+	}
+}
