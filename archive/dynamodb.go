@@ -86,7 +86,6 @@ func (e *ddbEncoder) attrMap(b []byte, m map[string]events.DynamoDBAttributeValu
 		}
 		b = e.attr(append(appendString(b, ps[i].name), ':'), ps[i].v, depth+1)
 	}
-	clear(ps) // the pairs hold the values: let them go with the record
 	return append(b, '}')
 }
 
