@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -75,7 +76,7 @@ func putRecords(b testing.TB, k *kinesis.Client, arn string, n, size int) shardR
 
 // destinations are an archive bucket and a DLQ, as hydrate needs them.
 type destinations struct {
-	bucket, dlqURL string
+	bucket, dlqURL, bus string
 }
 
 func createDestinations(b testing.TB, cfg aws.Config) destinations {
@@ -90,6 +91,10 @@ func createDestinations(b testing.TB, cfg aws.Config) destinations {
 		b.Fatalf("create queue: %v", err)
 	}
 	d.dlqURL = aws.ToString(out.QueueUrl)
+	d.bus = testkit.Name(b, "bus")
+	if _, err := eventbridge.NewFromConfig(cfg).CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: &d.bus}); err != nil {
+		b.Fatalf("create event bus: %v", err)
+	}
 	return d
 }
 

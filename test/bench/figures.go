@@ -53,7 +53,11 @@ func Figures() []Figure {
 		bench := fmt.Sprintf("BenchmarkHydrate/e2e-records=%d", n)
 		fs = append(fs,
 			Figure{Name: fmt.Sprintf("End to end hydrate → archive → DLQ, %d-record failures", n), Package: "test/bench", Benchmark: bench, Unit: "failures/s", Dir: NoFloor},
-			Figure{Name: fmt.Sprintf("End to end hydrate → archive → DLQ, %d-record failures", n), Package: "test/bench", Benchmark: bench, Unit: "records/s", Dir: NoFloor})
+			Figure{Name: fmt.Sprintf("End to end hydrate → archive → DLQ, %d-record failures", n), Package: "test/bench", Benchmark: bench, Unit: "records/s", Dir: NoFloor},
+			Figure{Name: fmt.Sprintf("%d-record failure: CPU time in process", n), Package: "test/bench", Benchmark: bench, Unit: "cpu-ms/failure", Dir: NoFloor},
+			Figure{Name: fmt.Sprintf("%d-record failure: estimated Lambda duration at 128 MB (CPU × 1769/128 + waiting)", n), Package: "test/bench", Benchmark: bench, Unit: "lambda-ms/failure", Dir: NoFloor},
+			Figure{Name: fmt.Sprintf("1,000 %d-record failures at 128 MB arm64: Lambda (duration + requests), USD", n), Package: "test/bench", Benchmark: bench, Unit: "lambda-usd/1k-failures", Dir: NoFloor},
+			Figure{Name: fmt.Sprintf("1,000 %d-record failures: Lambda + S3 + SQS + EventBridge requests, USD", n), Package: "test/bench", Benchmark: bench, Unit: "usd/1k-failures", Dir: NoFloor})
 	}
 	return fs
 }
