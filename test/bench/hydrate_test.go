@@ -3,6 +3,7 @@ package bench_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -89,12 +90,20 @@ func BenchmarkHydrate(b *testing.B) {
 		f := large()
 		env := append(hostEnv(), "STREAMDLQ_ALLOWED_STREAMS="+f.streamARN, "STREAMDLQ_ARCHIVE_BUCKET="+dest.bucket,
 			"STREAMDLQ_ARCHIVE_PREFIX=rss", "STREAMDLQ_DLQ_URL="+dest.dlqURL)
-		var peak float64
+		// To see what a different soft memory limit trades (RSS against GC CPU), set
+		// STREAMDLQ_BENCH_GOMEMLIMIT: the bootstrap gets it as GOMEMLIMIT, which
+		// overrides the limit it derives from its memory size.
+		if v := os.Getenv("STREAMDLQ_BENCH_GOMEMLIMIT"); v != "" {
+			env = append(env, "GOMEMLIMIT="+v)
+		}
+		var peak, cpu float64
 		for b.Loop() {
 			day++
-			peak = max(peak, peakRSS(b, bin, env, f.onFailure(largeRecords, day)))
+			p := peakRSS(b, bin, env, f.onFailure(largeRecords, day))
+			peak, cpu = max(peak, p.rssMB), cpu+p.cpuMS
 		}
 		b.ReportMetric(peak, "peak-rss-MB")
+		b.ReportMetric(cpu/float64(b.N), "cpu-ms/invocation")
 		b.ReportMetric(float64(f.recs.bytes)/(1<<20), "payload-MB")
 	})
 }
