@@ -28,6 +28,12 @@ func Figures() []Figure {
 				Figure{Name: fmt.Sprintf("Encode %s records → %s: allocations", shape, form.name), Package: "archive", Benchmark: form.bench, Unit: "allocs/record", Dir: AtMost, Floor: 5})
 		}
 	}
+	for _, enc := range []struct{ name, bench string }{
+		{"DynamoDB encoder alone (JSON text, no gzip)", "ddbEncoder"},
+		{"For comparison: the DynamoDB encoder before the rewrite for speed", "oldDDBEncoder"},
+	} {
+		fs = append(fs, Figure{Name: enc.name, Package: "archive", Benchmark: "BenchmarkEncode/records/dynamodb/" + enc.bench, Unit: "json-MB/cpu-s", Dir: NoFloor})
+	}
 	for _, shape := range []string{"kinesis", "dynamodb"} {
 		fs = append(fs, Figure{Name: fmt.Sprintf("For comparison: %s archive object with gzip's default level", shape), Package: "archive",
 			Benchmark: "BenchmarkEncode/object/" + shape + "/klauspost-default", Unit: "json-MB/cpu-s", Dir: NoFloor})

@@ -163,8 +163,11 @@ func num(v float64) string {
 		return strconv.FormatFloat(v, 'f', 0, 64)
 	case v >= 1:
 		return strconv.FormatFloat(v, 'f', 2, 64)
+	case v >= 0.001:
+		return strconv.FormatFloat(v, 'f', 3, 64)
 	}
-	return strconv.FormatFloat(v, 'f', 3, 64)
+	// Dollars per failure are far below a thousandth: three significant digits.
+	return strconv.FormatFloat(v, 'g', 3, 64)
 }
 
 // Marker is the line of BENCHMARKS.md under which each run's section is inserted, so
