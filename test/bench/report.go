@@ -163,10 +163,8 @@ func num(v float64) string {
 		return strconv.FormatFloat(v, 'f', 0, 64)
 	case v >= 1:
 		return strconv.FormatFloat(v, 'f', 2, 64)
-	case v >= 0.001:
-		return strconv.FormatFloat(v, 'f', 3, 64)
 	}
-	// Dollars per failure are far below a thousandth: three significant digits.
+	// Below 1 (fractions, allocations, dollars per failure): three significant digits.
 	return strconv.FormatFloat(v, 'g', 3, 64)
 }
 
