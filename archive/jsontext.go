@@ -11,11 +11,12 @@ const (
 	highs = 0x8080808080808080
 )
 
-// skipPlain returns the first i' >= i from which the next eight bytes of s are not
-// all written as they are (or len(s)-7 or so, where fewer than eight remain). A
-// byte needs a look when it is a control character, part of a multi-byte UTF-8
-// sequence, or one of " \ < > &. Each "is there such a byte" test is exact, though
-// not where: a borrow only runs past a byte that is itself a hit.
+// skipPlain steps from i through s eight bytes at a time and returns the first
+// position whose eight bytes are not all written as they are, or the first from
+// which fewer than eight remain. A byte needs a look when it is a control
+// character, part of a multi-byte UTF-8 sequence, or one of " \ < > &. Each "is
+// there such a byte" test is exact, though not where: a borrow only runs past a
+// byte that is itself a hit.
 func skipPlain(s string, i int) int {
 	for ; i+8 <= len(s); i += 8 {
 		t := s[i : i+8]
