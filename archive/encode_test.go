@@ -236,3 +236,40 @@ func TestChunks(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkAppendString(b *testing.B) {
+	strs := map[string]string{
+		"arn":     testDynamoDBARN,
+		"short":   "order#1234",
+		"escaped": `{"html":"<a href=\"x\">&amp;</a>","tab":"a	b"}`,
+		"unicode": "Grüße aus Köln — 日本語のテキスト 🙂",
+	}
+	for name, s := range strs {
+		for impl, f := range map[string]func([]byte, string) []byte{"new": appendString, "old": oldAppendString} {
+			b.Run(name+"/"+impl, func(b *testing.B) {
+				var buf []byte
+				b.SetBytes(int64(len(s)))
+				for b.Loop() {
+					buf = f(buf[:0], s)
+				}
+			})
+		}
+	}
+}
+
+// FuzzAppendString holds the quoting to encoding/json's on any string: the eight-byte
+// fast path must miss nothing that needs escaping, at any offset.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "plain ascii text longer than eight", "0123456<", "01234567\x00", "é日本🙂\u2028\xff", `a"b\c&d>e<`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendString(nil, s); !bytes.Equal(got, want) {
+			t.Errorf("got %s, want %s", got, want)
+		}
+	})
+}

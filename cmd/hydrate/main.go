@@ -15,11 +15,15 @@ import (
 )
 
 func main() {
+	// First, before any work: the collector should know the function's memory
+	// before the first record is read.
+	limit := awsenv.SetMemoryLimit(os.LookupEnv)
 	log := awsenv.Logger(os.Stdout)
 	c, err := hydrate.LoadConfig(os.LookupEnv, true)
 	if err != nil {
 		log.Fatal().Err(err).Msg("configuration")
 	}
+	log.Debug().Int64("memoryLimit", limit).Msg("soft memory limit")
 	ctx := log.WithContext(context.Background())
 	cfg, err := awsenv.Load(ctx)
 	if err != nil {

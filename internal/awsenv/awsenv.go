@@ -1,5 +1,6 @@
 // Package awsenv builds what every entry point (the two Lambda functions and the CLI)
-// needs from the process environment: the AWS config, the S3 client, and the logger.
+// needs from the process environment: the AWS config, the S3 client, the logger, and
+// (for the Lambda functions) the Go runtime's soft memory limit.
 // It holds no logic beyond that wiring, so the three mains stay identical in how they
 // talk to AWS.
 package awsenv

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -46,10 +47,15 @@ func putRecords(b testing.TB, k *kinesis.Client, arn string, n, size int) shardR
 
 // destinations are an archive bucket and a DLQ, as hydrate needs them.
 type destinations struct {
-	bucket, dlqURL string
+	bucket, dlqURL, bus string
 }
 
 func createDestinations(b testing.TB, cfg aws.Config) destinations {
 	b.Helper()
-	return destinations{bucket: testkit.Bucket(b, awsenv.S3(cfg), "b"), dlqURL: testkit.Queue(b, sqs.NewFromConfig(cfg), "dlq", nil)}
+	d := destinations{bucket: testkit.Bucket(b, awsenv.S3(cfg), "b"), dlqURL: testkit.Queue(b, sqs.NewFromConfig(cfg), "dlq", nil)}
+	d.bus = testkit.Name(b, "bus")
+	if _, err := eventbridge.NewFromConfig(cfg).CreateEventBus(context.Background(), &eventbridge.CreateEventBusInput{Name: &d.bus}); err != nil {
+		b.Fatalf("create event bus: %v", err)
+	}
+	return d
 }

@@ -3,6 +3,7 @@ package bench_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -46,11 +47,14 @@ func newFailedBatch(b *testing.B, cfg aws.Config, n, size int) failedBatch {
 }
 
 // BenchmarkHydrate runs failures end to end on the local AWS: the hydrate handler
-// reads the records back, archives them to S3 and queues them on the DLQ (a claim
-// check for the large batch). It reports failures/s and records/s in process, and
+// reads the records back, archives them to S3, queues them on the DLQ (a claim check
+// for the large batch) and announces them on an event bus. It reports failures/s and
+// records/s in process, what a failure costs as a Lambda function (costMeter), and
 // the peak RSS of the built bootstrap hydrating the large batch under the Runtime API.
 func BenchmarkHydrate(b *testing.B) {
 	cfg := testkit.Config(b, testkit.Kinesis, testkit.Moto)
+	bill := &billing{}
+	cfg.APIOptions = append(cfg.APIOptions, bill.add)
 	// kinesis-local slows down as a shard grows, so the small batches get a small
 	// stream of their own rather than the start of the large one.
 	// Writing the large batch takes kinesis-local a while: only when a sub-benchmark
@@ -58,7 +62,7 @@ func BenchmarkHydrate(b *testing.B) {
 	small := sync.OnceValue(func() failedBatch { return newFailedBatch(b, cfg, 100, largeSize) })
 	large := sync.OnceValue(func() failedBatch { return newFailedBatch(b, cfg, largeRecords, largeSize) })
 	dest := createDestinations(b, cfg)
-	c := hydrate.Config{ArchiveBucket: dest.bucket, ArchivePrefix: "bench", DLQURL: dest.dlqURL}
+	c := hydrate.Config{ArchiveBucket: dest.bucket, ArchivePrefix: "bench", DLQURL: dest.dlqURL, EventBus: dest.bus}
 	c.Allowed, _ = hydrate.ParseAllowlist("arn:aws:kinesis:us-east-1:000000000000:stream/*")
 	day := 0
 	for _, batch := range []struct {
@@ -69,12 +73,14 @@ func BenchmarkHydrate(b *testing.B) {
 		b.Run(fmt.Sprintf("e2e-records=%d", n), func(b *testing.B) {
 			h := hydrate.NewFromConfig(cfg, c, false)
 			f := batch.f()
+			cost := startCost(bill)
 			for b.Loop() {
 				day++
 				if _, err := h.Handle(context.Background(), f.onFailure(n, day)); err != nil {
 					b.Fatalf("Handle: %v", err)
 				}
 			}
+			cost.report(b, b.N)
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "failures/s")
 			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "records/s")
 		})
@@ -84,12 +90,20 @@ func BenchmarkHydrate(b *testing.B) {
 		f := large()
 		env := append(hostEnv(), "STREAMDLQ_ALLOWED_STREAMS="+f.streamARN, "STREAMDLQ_ARCHIVE_BUCKET="+dest.bucket,
 			"STREAMDLQ_ARCHIVE_PREFIX=rss", "STREAMDLQ_DLQ_URL="+dest.dlqURL)
-		var peak float64
+		// To see what a different soft memory limit trades (RSS against GC CPU), set
+		// STREAMDLQ_BENCH_GOMEMLIMIT: the bootstrap gets it as GOMEMLIMIT, which
+		// overrides the limit it derives from its memory size.
+		if v := os.Getenv("STREAMDLQ_BENCH_GOMEMLIMIT"); v != "" {
+			env = append(env, "GOMEMLIMIT="+v)
+		}
+		var peak, cpu float64
 		for b.Loop() {
 			day++
-			peak = max(peak, peakRSS(b, bin, env, f.onFailure(largeRecords, day)))
+			p := peakRSS(b, bin, env, f.onFailure(largeRecords, day))
+			peak, cpu = max(peak, p.rssMB), cpu+p.cpuMS
 		}
 		b.ReportMetric(peak, "peak-rss-MB")
+		b.ReportMetric(cpu/float64(b.N), "cpu-ms/invocation")
 		b.ReportMetric(float64(f.recs.bytes)/(1<<20), "payload-MB")
 	})
 }

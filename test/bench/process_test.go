@@ -90,9 +90,13 @@ func initDurations(b *testing.B, bin string, n int) []time.Duration {
 	return ds
 }
 
-// peakRSS runs bin under the Runtime API, invokes it once with payload and returns the
-// process's peak resident set (VmHWM) in MiB, read from /proc before it is stopped.
-func peakRSS(b *testing.B, bin string, env []string, payload []byte) float64 {
+// processUse is what one function process used: its peak resident set (VmHWM) and
+// its user + system CPU time, init included.
+type processUse struct{ rssMB, cpuMS float64 }
+
+// peakRSS runs bin under the Runtime API, invokes it once with payload and reads the
+// process's peak RSS and CPU time from /proc before it is stopped.
+func peakRSS(b *testing.B, bin string, env []string, payload []byte) processUse {
 	f := runtimeapi.Start(b, bin, env, func(o *runtimeapi.Options) { o.Timeout = 5 * time.Minute; o.MemoryMB = 128 })
 	defer f.Stop()
 	res, err := f.Invoke(context.Background(), payload)
@@ -107,7 +111,38 @@ func peakRSS(b *testing.B, bin string, env []string, payload []byte) float64 {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return float64(kb) / 1024
+	cpu, err := cpuTimeOf(pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return processUse{rssMB: float64(kb) / 1024, cpuMS: ms(cpu)}
+}
+
+// clockTick is the unit of /proc/<pid>/stat's times: USER_HZ, 100 on Linux.
+const clockTick = 10 * time.Millisecond
+
+// cpuTimeOf returns utime + stime from /proc/<pid>/stat.
+func cpuTimeOf(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the parenthesised command name, which may hold spaces; utime and
+	// stime are the 14th and 15th fields, the 12th and 13th after it.
+	_, rest, ok := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if !ok || len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	var ticks int64
+	for _, s := range f[11:13] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * clockTick, nil
 }
 
 // pidOf finds the one running process whose executable is bin. runtimeapi does not

@@ -164,7 +164,8 @@ func num(v float64) string {
 	case v >= 1:
 		return strconv.FormatFloat(v, 'f', 2, 64)
 	}
-	return strconv.FormatFloat(v, 'f', 3, 64)
+	// Below 1 (fractions, allocations, dollars per failure): three significant digits.
+	return strconv.FormatFloat(v, 'g', 3, 64)
 }
 
 // Marker is the line of BENCHMARKS.md under which each run's section is inserted, so

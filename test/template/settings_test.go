@@ -98,7 +98,7 @@ func TestReadmeTableMatchesSettings(t *testing.T) {
 var envName = regexp.MustCompile(`\bSTREAMDLQ_[A-Z0-9_]*[A-Z0-9]\b`)
 
 // harnessVars are read by the test harness, not by a function.
-var harnessVars = []string{"STREAMDLQ_LOCALAWS", "STREAMDLQ_NETNS"}
+var harnessVars = []string{"STREAMDLQ_LOCALAWS", "STREAMDLQ_NETNS", "STREAMDLQ_BENCH_GOMEMLIMIT"}
 
 // Every STREAMDLQ_* name in a Go string literal anywhere in the module, tests
 // included, is a declared setting: a misspelt variable is read as unset, silently.
