@@ -20,9 +20,10 @@ const (
 )
 
 // UnreadableError reports a range of which nothing could be read because the stream
-// refused it for good: stream or shard not found, access (or its KMS key) denied, an
-// argument it rejects. Retrying will not help; the caller records the whole range as
-// unreadable.
+// refused it: stream or shard not found, access (or its KMS key) denied, an argument
+// it rejects. A retry does not help until the cause is fixed (a policy, a key grant),
+// but none of these proves the records gone, so the caller records the whole range as
+// a transient unreadable gap and fails the attempt.
 type UnreadableError struct {
 	Range  Range
 	Reason string
@@ -302,17 +303,29 @@ func (s *scan[T]) advance(p page[T]) {
 	}
 	switch {
 	case p.next == nil:
-		s.res.ShardClosed, s.done = true, true
+		s.res.ShardClosed = true
+		s.short(batch.GapShardEnded, "the closed shard ends before the range's end")
 	case len(p.records) > 0:
 		s.empty = 0
 	case p.caughtUp:
-		s.done = true
+		s.short(batch.GapShortRead, "caught up with the shard's tip before the range's end")
 	default:
 		if s.empty++; s.empty >= s.opt.maxEmptyPages {
 			s.stop(batch.GapUnreadable, fmt.Sprintf("%d empty pages in a row", s.empty))
 		}
 	}
 	s.it = p.next
+}
+
+// short ends a read that ran out of shard before End. A pending trim is settled by
+// run as trimmed (nothing after the trim horizon); otherwise the unread rest is a gap
+// with reason, never a silently short result.
+func (s *scan[T]) short(reason, detail string) {
+	if s.trimFrom != "" {
+		s.done = true
+		return
+	}
+	s.stop(reason, detail)
 }
 
 // next is the first sequence number not yet accounted for.
