@@ -170,17 +170,20 @@ func busiest(shards map[string]*written) (string, *written) {
 // shown to lose nothing.
 type faults struct {
 	mu    sync.Mutex
-	fail  map[string]int // operation → how many more calls to fail
+	fail  map[string]int   // operation → how many more calls to fail
+	errs  map[string]error // operation → the error they fail with; a generic one if unset
 	calls map[string]int
 }
 
-func (f *faults) failNext(op string, n int) {
+func (f *faults) failNext(op string, n int) { f.failNextWith(op, n, nil) }
+
+func (f *faults) failNextWith(op string, n int, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.fail == nil {
-		f.fail = map[string]int{}
+		f.fail, f.errs = map[string]int{}, map[string]error{}
 	}
-	f.fail[op] = n
+	f.fail[op], f.errs[op] = n, err
 }
 
 func (f *faults) count(op string) int {
@@ -198,11 +201,14 @@ func (f *faults) add(stack *middleware.Stack) error {
 				f.calls = map[string]int{}
 			}
 			f.calls[op]++
-			fail := f.fail[op] > 0
+			fail, err := f.fail[op] > 0, f.errs[op]
 			if fail {
 				f.fail[op]--
 			}
 			f.mu.Unlock()
+			if fail && err != nil {
+				return middleware.InitializeOutput{}, middleware.Metadata{}, err
+			}
 			if fail {
 				return middleware.InitializeOutput{}, middleware.Metadata{}, fmt.Errorf("injected fault in %s", op)
 			}

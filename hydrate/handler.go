@@ -38,6 +38,12 @@ type HandlerOptions struct {
 	// Metrics receives EMF lines; nil disables metrics.
 	Metrics io.Writer
 	Now     func() time.Time
+	// ItemTime is the least time an input item is started with after the first (which
+	// always starts, so every invocation makes progress): the longest item so far
+	// raises it. An item with less time left is handed back unstarted (a
+	// *DeferredError: an SQS batch item failure) instead of being cut short by the
+	// deadline. Default 15 s.
+	ItemTime time.Duration
 }
 
 // Handler is the hydrate Lambda function: on-failure records in (SNS, SQS, S3, direct,
@@ -51,7 +57,7 @@ type Handler struct {
 
 // NewHandler returns a Handler. With capture nil it only hydrates (dry run).
 func NewHandler(h *Hydrator, capture *Capture, objects getObjectAPI, optFns ...func(*HandlerOptions)) *Handler {
-	opts := HandlerOptions{Now: time.Now}
+	opts := HandlerOptions{Now: time.Now, ItemTime: captureReserve}
 	for _, fn := range optFns {
 		fn(&opts)
 	}
@@ -90,8 +96,16 @@ func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) (any, err
 	var resp Response
 	var sqsFailures []events.SQSBatchItemFailure
 	var errs []error
-	for _, it := range in.Items {
-		o, err := h.process(ctx, it, allowed)
+	var longest time.Duration
+	for i, it := range in.Items {
+		var o Outcome
+		if need := max(longest, h.opts.ItemTime); i > 0 && !hasTime(ctx, need) {
+			o, err = deferItem(ctx, it, need)
+		} else {
+			start := time.Now()
+			o, err = h.process(ctx, it, allowed)
+			longest = max(longest, time.Since(start))
+		}
 		resp.Outcomes = append(resp.Outcomes, o)
 		if err != nil {
 			errs = append(errs, err)
@@ -107,6 +121,33 @@ func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) (any, err
 	return resp, errors.Join(errs...)
 }
 
+// DeferredError reports an input item handed back without being started: the time
+// left in the invocation was less than an item needs. For SQS it is a batch item
+// failure, so the message comes back; nothing was read or written for it.
+type DeferredError struct {
+	ID   string
+	Left time.Duration // time left when the item came up
+	Need time.Duration // what an item is given at least
+}
+
+func (e *DeferredError) Error() string {
+	return fmt.Sprintf("item %s not started: %s left, an item needs %s; handed back for the next delivery", e.ID, e.Left.Round(time.Millisecond), e.Need)
+}
+
+// hasTime reports whether ctx leaves at least need before its deadline.
+func hasTime(ctx context.Context, need time.Duration) bool {
+	deadline, ok := ctx.Deadline()
+	return !ok || time.Until(deadline) >= need
+}
+
+// deferItem hands an item back unstarted, logging it once.
+func deferItem(ctx context.Context, it envelope.Item, need time.Duration) (Outcome, error) {
+	deadline, _ := ctx.Deadline()
+	err := &DeferredError{ID: it.ID, Left: max(time.Until(deadline), 0), Need: need}
+	zerolog.Ctx(ctx).Warn().Str("item", it.ID).Err(err).Msg("item handed back")
+	return Outcome{ID: it.ID, Error: err.Error(), ErrorType: errorType(err)}, err
+}
+
 // process hydrates and captures one item, logging its outcome once.
 func (h *Handler) process(ctx context.Context, it envelope.Item, allowed Allowlist) (Outcome, error) {
 	o := Outcome{ID: it.ID}
@@ -120,6 +161,10 @@ func (h *Handler) process(ctx context.Context, it envelope.Item, allowed Allowli
 	if err != nil {
 		o.Error, o.ErrorType = err.Error(), errorType(err)
 		log.Error().Err(err).Str("errorType", o.ErrorType).Msg("failure not captured")
+		// What an incomplete attempt read is still shown (the CLI prints it).
+		if inc := (*IncompleteError)(nil); errors.As(err, &inc) && doc != nil && h.opts.Emit != nil {
+			h.opts.Emit(doc, captured)
+		}
 		return o, err
 	}
 	o.Captured = captured
@@ -148,8 +193,11 @@ func (h *Handler) run(ctx context.Context, it envelope.Item, allowed Allowlist) 
 		}
 	}
 	doc, err := h.hydrator.Hydrate(ctx, f, allowed)
-	if err != nil || h.capture == nil {
+	if err != nil {
 		return doc, nil, err
+	}
+	if h.capture == nil {
+		return doc, nil, incomplete(doc, "")
 	}
 	captured, err := h.capture.Run(ctx, doc)
 	return doc, &captured, err

@@ -41,9 +41,12 @@ func New(cfg aws.Config, c Config) *Hydrator {
 }
 
 // Hydrate returns the hydrated failure document for f. Parts of the range that could
-// not be read are gaps in the document, not errors; a stream that cannot be read at
-// all gives a document with status unreadable. The error is a *NotAllowedError for a
-// refused stream, or a transient error worth retrying.
+// not be read are gaps in the document, not errors: final ones (trimmed, shard-ended)
+// for records proven gone, transient ones for everything else, including a stream
+// that refused the whole read (not found, access denied), which makes the document
+// incomplete (archive.StatusIncomplete). The caller decides what an incomplete
+// document means (Capture archives it and returns an *IncompleteError). The error is
+// a *NotAllowedError for a refused stream, or a transient error worth retrying.
 func (h *Hydrator) Hydrate(ctx context.Context, f *batch.Failure, allowed Allowlist) (*archive.Document, error) {
 	if allowed.Empty() {
 		allowed = h.allowed
@@ -114,29 +117,38 @@ func (h *Hydrator) summary(f *batch.Failure) archive.Hydration {
 	}
 	return archive.Hydration{
 		Source: string(f.Source), StreamARN: f.StreamARN, ShardID: f.ShardID,
-		Start: f.Start, End: f.End, Condition: f.Condition,
+		Start: f.Start, End: f.End, Condition: f.Condition, FunctionARN: archive.UnqualifiedARN(f.FunctionARN),
 		FirstArrival: first.UTC(), Expected: f.BatchSize, From: "stream",
 	}
 }
 
-// finish sets the counts and the status. A range that held more records than the
-// consumer saw (filter criteria, parallel lanes) keeps them all; one that held fewer
-// with no gap found is reported as a gap over the whole range, never as complete.
-func (h *Hydrator) finish(doc *archive.Document, f *batch.Failure) {
+// finish dates the document and settles its counts and status.
+func (h *Hydrator) finish(doc *archive.Document, _ *batch.Failure) {
+	doc.Hydration.HydratedAt = h.now().UTC()
+	settle(doc)
+}
+
+// settle sets the counts and the status from the records and the gaps. A range that
+// held more records than the consumer saw (filter criteria, parallel lanes) keeps them
+// all; one that held fewer with no gap found is reported as a transient count-mismatch
+// gap over the whole range, never as complete. Any transient gap makes the document
+// incomplete.
+func settle(doc *archive.Document) {
 	hy := &doc.Hydration
 	hy.Fetched = len(doc.Records)
-	hy.HydratedAt = h.now().UTC()
 	parents := distinctParents(doc.Records)
+	if len(hy.Gaps) == 0 && hy.Expected > 0 && parents < hy.Expected {
+		hy.Gaps = []batch.Gap{{From: hy.Start, To: hy.End, Reason: batch.GapCountMismatch,
+			Detail: fmt.Sprintf("read %d records, the consumer was given %d", parents, hy.Expected)}}
+	}
 	switch {
+	case !hy.Complete():
+		hy.Status = archive.StatusIncomplete
 	case hy.Fetched == 0 && len(hy.Gaps) > 0:
 		hy.Status = archive.StatusUnreadable
 	case len(hy.Gaps) > 0:
 		hy.Status = archive.StatusPartial
-	case f.BatchSize > 0 && parents < f.BatchSize:
-		hy.Gaps = []batch.Gap{{From: f.Start, To: f.End, Reason: batch.GapCountMismatch,
-			Detail: fmt.Sprintf("read %d records, the consumer was given %d", parents, f.BatchSize)}}
-		hy.Status = archive.StatusPartial
-	case parents > f.BatchSize && f.BatchSize > 0:
+	case parents > hy.Expected && hy.Expected > 0:
 		hy.Status = archive.StatusMoreThanBatch
 	default:
 		hy.Status = archive.StatusComplete
