@@ -56,12 +56,15 @@ type found struct {
 	archived  map[string]bool // sequence numbers in archive objects
 	gaps      []batch.Gap     // gaps of archived failures
 	parked    []batch.Failure
+	// trimmed are the records trimmed before any attempt could read them: the only
+	// ones a gap may account for.
+	trimmed map[string]bool
 }
 
 // check reads back the target stream, the queues and the archive with clean clients
 // and classifies each record the run wrote.
 func (w *World) check(ctx context.Context, e *runEnv, recs []written) error {
-	f := found{delivered: map[string]int{}, queued: map[string]bool{}, archived: map[string]bool{}}
+	f := found{delivered: map[string]int{}, queued: map[string]bool{}, archived: map[string]bool{}, trimmed: e.trimmed}
 	steps := []func() error{
 		func() error { return w.readTarget(ctx, &f) },
 		func() error { return w.settled(ctx, e.q.dlq, e.q.parking) },
@@ -101,8 +104,12 @@ func classify(r *Run, recs []written, f found) {
 			}
 		case parkedHas(f.parked, rec.seq):
 			r.Parked++
-		case gapHas(f.gaps, rec.seq):
+		case f.trimmed[rec.seq] && finalGapHas(f.gaps, rec.seq):
 			r.Gapped++
+		case gapHas(f.gaps, rec.seq) != nil:
+			r.Lost++ // it was in the stream when the first attempt ran: no gap excuses it
+			g := gapHas(f.gaps, rec.seq)
+			r.Problems = append(r.Problems, fmt.Sprintf("record %d (%s) lost: in a %s gap (%s) though it was in the stream at the first attempt", rec.index, rec.seq, g.Reason, g.Detail))
 		case f.archived[rec.seq]:
 			r.Lost++ // the redrive reads the DLQ: a record only in the archive is never redriven
 			r.Problems = append(r.Problems, fmt.Sprintf("record %d (%s) lost: archived, but neither queued nor delivered", rec.index, rec.seq))
@@ -126,9 +133,20 @@ func parkedHas(parked []batch.Failure, seq string) bool {
 	return false
 }
 
-func gapHas(gaps []batch.Gap, seq string) bool {
-	for _, g := range gaps {
+// gapHas returns the archived gap holding seq, or nil.
+func gapHas(gaps []batch.Gap, seq string) *batch.Gap {
+	for i, g := range gaps {
 		if stream.CompareSequence(g.From, seq) <= 0 && stream.CompareSequence(seq, g.To) <= 0 {
+			return &gaps[i]
+		}
+	}
+	return nil
+}
+
+// finalGapHas reports whether a final gap (records proven gone) holds seq.
+func finalGapHas(gaps []batch.Gap, seq string) bool {
+	for _, g := range gaps {
+		if g.Final() && stream.CompareSequence(g.From, seq) <= 0 && stream.CompareSequence(seq, g.To) <= 0 {
 			return true
 		}
 	}

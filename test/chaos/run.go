@@ -119,11 +119,15 @@ func (w *World) Run(ctx context.Context, seed int64, s Settings) (*Run, error) {
 	for _, rec := range recs {
 		r.Payloads = append(r.Payloads, rec.data)
 	}
+	trimmed := map[string]bool{}
 	if p.enabled[Trimmed] && len(recs) > 1 {
 		t := 1 + rng.IntN(len(recs)-1)
 		inj.Trim(w.source, w.sourceShard, recs[t].seq, recs[t-1].seq)
+		for _, rec := range recs[:t] {
+			trimmed[rec.seq] = true
+		}
 	}
-	env := &runEnv{World: w, inj: inj, cfg: w.faulty(inj), q: q, prefix: name, run: r}
+	env := &runEnv{World: w, inj: inj, cfg: w.faulty(inj), q: q, prefix: name, run: r, trimmed: trimmed}
 	if err := env.play(ctx, recs, p); err != nil {
 		return nil, err
 	}
@@ -166,6 +170,8 @@ type runEnv struct {
 	q      queues
 	prefix string
 	run    *Run
+	// trimmed are the records trimmed before the first attempt.
+	trimmed map[string]bool
 }
 
 // play delivers the on-failure records and redrives; SNS duplicates come right away
