@@ -33,10 +33,17 @@ const (
 	Trimmed   Class = "trimmed"          // the run's first records are past retention
 	Crash     Class = "crash"            // the process dies at its k-th SDK call
 	Duplicate Class = "sns duplicate"    // SNS delivers an on-failure message twice
+	// Denied: Kinesis reads refused (KMS access denied) after one small page in the
+	// first one or two attempts of each invocation, then allowed: a transient refusal
+	// that clears.
+	Denied Class = "denied, then fixed"
+	// TwoConsumers: two consumer functions fail on the same range; each failure must
+	// be captured, queued and redriven on its own.
+	TwoConsumers Class = "two consumers"
 )
 
 // Classes lists every class in table order.
-var Classes = []Class{Retryable, Throttle, Timeout, Permanent, Expired, Trimmed, Crash, Duplicate}
+var Classes = []Class{Retryable, Throttle, Timeout, Permanent, Expired, Trimmed, Crash, Duplicate, Denied, TwoConsumers}
 
 // callClasses fail single attempts at random.
 var callClasses = []Class{Retryable, Throttle, Timeout, Permanent, Expired}
@@ -62,6 +69,8 @@ type Injector struct {
 	crashAt int // attempt at which the current process dies; 0: it does not
 	cancel  context.CancelCauseFunc
 	trim    *trimPoint
+	deny    *denial
+	source  string // the source stream, whose reads a denial refuses
 
 	Injected  map[Class]int // faults injected, by class
 	AfterSend int           // faults injected after the service processed the call
@@ -139,6 +148,9 @@ func (i *Injector) decide(service, op string) *fault {
 // acted on.
 func (i *Injector) Middleware(stack *middleware.Stack) error {
 	if err := stack.Initialize.Add(middleware.InitializeMiddlewareFunc("chaosTrim", i.trimMiddleware), middleware.Before); err != nil {
+		return err
+	}
+	if err := stack.Initialize.Add(middleware.InitializeMiddlewareFunc("chaosDeny", i.denyMiddleware), middleware.Before); err != nil {
 		return err
 	}
 	return stack.Deserialize.Add(middleware.DeserializeMiddlewareFunc("chaosFaults",

@@ -59,12 +59,15 @@ type found struct {
 	// trimmed are the records trimmed before any attempt could read them: the only
 	// ones a gap may account for.
 	trimmed map[string]bool
+	// consumers is how many consumers failed on each range: each record is due once
+	// per consumer on the target.
+	consumers int
 }
 
 // check reads back the target stream, the queues and the archive with clean clients
 // and classifies each record the run wrote.
 func (w *World) check(ctx context.Context, e *runEnv, recs []written) error {
-	f := found{delivered: map[string]int{}, queued: map[string]bool{}, archived: map[string]bool{}, trimmed: e.trimmed}
+	f := found{delivered: map[string]int{}, queued: map[string]bool{}, archived: map[string]bool{}, trimmed: e.trimmed, consumers: e.consumers}
 	steps := []func() error{
 		func() error { return w.readTarget(ctx, &f) },
 		func() error { return w.settled(ctx, e.q.dlq, e.q.parking) },
@@ -84,17 +87,18 @@ func (w *World) check(ctx context.Context, e *runEnv, recs []written) error {
 
 func classify(r *Run, recs []written, f found) {
 	explained := r.AfterSend > 0 || r.Injected[Crash] > 0
+	due := max(f.consumers, 1)
 	for _, rec := range recs {
 		r.Records++
 		n := f.delivered[string(rec.data)]
 		switch {
-		case n > 0:
+		case n >= due:
 			r.Delivered++
-			if n > 1 {
-				r.Duplicates += n - 1
+			if n > due {
+				r.Duplicates += n - due
 				if !explained {
-					r.Unexplained += n - 1
-					r.Problems = append(r.Problems, fmt.Sprintf("record %d (%s) delivered %d times with no crash or after-send fault", rec.index, rec.seq, n))
+					r.Unexplained += n - due
+					r.Problems = append(r.Problems, fmt.Sprintf("record %d (%s) delivered %d times (%d consumers) with no crash or after-send fault", rec.index, rec.seq, n, due))
 				}
 			}
 		case f.queued[rec.seq]:
@@ -115,7 +119,7 @@ func classify(r *Run, recs []written, f found) {
 			r.Problems = append(r.Problems, fmt.Sprintf("record %d (%s) lost: archived, but neither queued nor delivered", rec.index, rec.seq))
 		default:
 			r.Lost++
-			r.Problems = append(r.Problems, fmt.Sprintf("record %d (%s) lost: not delivered, queued, parked or in a gap", rec.index, rec.seq))
+			r.Problems = append(r.Problems, fmt.Sprintf("record %d (%s) lost: delivered %d of %d times, not queued, parked or in a gap", rec.index, rec.seq, n, due))
 		}
 	}
 	r.OutOfOrder = outOfOrder(recs, f.order)

@@ -72,6 +72,9 @@ type plan struct {
 	keys       int
 	maxMessage int // the DLQ's MaximumMessageSize
 	lateDup    bool
+	consumers  int   // consumer functions failing on each range
+	denied     int   // attempts of each invocation refused, with Denied
+	pageLimit  int32 // GetRecords Limit, with Denied
 }
 
 func newPlan(rng *rand.Rand, s Settings) plan {
@@ -85,7 +88,21 @@ func newPlan(rng *rand.Rand, s Settings) plan {
 	if rng.IntN(4) == 0 {
 		p.maxMessage = 2048 // most documents become claim checks
 	}
+	p.consumers = 1
+	if p.enabled[TwoConsumers] {
+		p.consumers = 2
+	}
+	if p.enabled[Denied] {
+		p.denied, p.pageLimit = 1+rng.IntN(2), int32(1+rng.IntN(4))
+	}
 	return p
+}
+
+// consumerARNs are the functions whose batches fail; a run uses the first
+// plan.consumers of them.
+var consumerARNs = []string{
+	"arn:aws:lambda:us-east-1:000000000000:function:consumer",
+	"arn:aws:lambda:us-east-1:000000000000:function:second-consumer:live",
 }
 
 // Run plays one seeded run: records written, their batch given up on, the on-failure
@@ -127,7 +144,11 @@ func (w *World) Run(ctx context.Context, seed int64, s Settings) (*Run, error) {
 			trimmed[rec.seq] = true
 		}
 	}
-	env := &runEnv{World: w, inj: inj, cfg: w.faulty(inj), q: q, prefix: name, run: r, trimmed: trimmed}
+	inj.source = w.source
+	if p.enabled[Denied] {
+		inj.Deny(p.denied, p.pageLimit)
+	}
+	env := &runEnv{World: w, inj: inj, cfg: w.faulty(inj), q: q, prefix: name, run: r, trimmed: trimmed, consumers: p.consumers}
 	if err := env.play(ctx, recs, p); err != nil {
 		return nil, err
 	}
@@ -171,15 +192,19 @@ type runEnv struct {
 	prefix string
 	run    *Run
 	// trimmed are the records trimmed before the first attempt.
-	trimmed map[string]bool
+	trimmed   map[string]bool
+	consumers int
 }
 
 // play delivers the on-failure records and redrives; SNS duplicates come right away
 // or after the redrive, when the first copy's message is long gone from the DLQ.
 func (e *runEnv) play(ctx context.Context, recs []written, p plan) error {
 	var late [][]byte
-	for f := 0; f <= recs[len(recs)-1].failure; f++ {
-		payload := e.onFailure(recs, f)
+	if p.consumers > 1 {
+		e.inj.count(TwoConsumers)
+	}
+	for f := 0; f < p.consumers*(recs[len(recs)-1].failure+1); f++ {
+		payload := e.onFailure(recs, f/p.consumers, consumerARNs[f%p.consumers])
 		copies := 1
 		if p.enabled[Duplicate] {
 			e.inj.count(Duplicate)
@@ -206,7 +231,7 @@ func (e *runEnv) play(ctx context.Context, recs []written, p plan) error {
 	return nil
 }
 
-func (e *runEnv) onFailure(recs []written, f int) []byte {
+func (e *runEnv) onFailure(recs []written, f int, consumer string) []byte {
 	var mine []written
 	for _, r := range recs {
 		if r.failure == f {
@@ -215,7 +240,7 @@ func (e *runEnv) onFailure(recs []written, f int) []byte {
 	}
 	return onfailure.SNSEvent(topicARN, onfailure.Record(onfailure.Batch{Source: "kinesis", StreamARN: e.source,
 		ShardID: e.sourceShard, Start: mine[0].seq, End: mine[len(mine)-1].seq, BatchSize: len(mine),
-		Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}))
+		FunctionARN: consumer, Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}))
 }
 
 // invoke is an asynchronous invocation of the hydrate function: each attempt in a
@@ -224,7 +249,9 @@ func (e *runEnv) onFailure(recs []written, f int) []byte {
 func (e *runEnv) invoke(ctx context.Context, payload []byte) error {
 	c := hydrate.Config{ArchiveBucket: e.bucket, ArchivePrefix: e.prefix, DLQURL: e.q.dlq, EventBus: e.bus}
 	c.Allowed, _ = hydrate.ParseAllowlist(e.source)
+	e.inj.Invocation()
 	for range asyncAttempts {
+		e.inj.Attempt()
 		pctx, done := e.inj.Process(ctx, hydrateMaxCalls)
 		_, err := hydrate.NewFromConfig(e.cfg, c, false).Handle(pctx, payload)
 		done()
