@@ -40,10 +40,14 @@ const (
 	// TwoConsumers: two consumer functions fail on the same range; each failure must
 	// be captured, queued and redriven on its own.
 	TwoConsumers Class = "two consumers"
+	// SQSBatch: the on-failure records (up to 10 failures) reach the hydrate function
+	// as SQS batches of up to 10 under a short deadline; what it hands back comes
+	// again, up to sqsReceives times, and then goes to its failure queue.
+	SQSBatch Class = "sqs batch, short deadline"
 )
 
 // Classes lists every class in table order.
-var Classes = []Class{Retryable, Throttle, Timeout, Permanent, Expired, Trimmed, Crash, Duplicate, Denied, TwoConsumers}
+var Classes = []Class{Retryable, Throttle, Timeout, Permanent, Expired, Trimmed, Crash, Duplicate, Denied, TwoConsumers, SQSBatch}
 
 // callClasses fail single attempts at random.
 var callClasses = []Class{Retryable, Throttle, Timeout, Permanent, Expired}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -95,6 +96,9 @@ func newPlan(rng *rand.Rand, s Settings) plan {
 	if p.enabled[Denied] {
 		p.denied, p.pageLimit = 1+rng.IntN(2), int32(1+rng.IntN(4))
 	}
+	if p.enabled[SQSBatch] {
+		p.failures = min(p.records, 2+rng.IntN(maxSQSBatch-1))
+	}
 	return p
 }
 
@@ -170,17 +174,33 @@ func (w *World) write(ctx context.Context, seed int64, rng *rand.Rand, p plan) (
 	if err != nil || aws.ToInt32(out.FailedRecordCount) > 0 {
 		return nil, fmt.Errorf("put records: %v (%d failed)", err, aws.ToInt32(out.FailedRecordCount))
 	}
-	cut := len(recs)
-	if p.failures == 2 && len(recs) > 1 {
-		cut = 1 + rng.IntN(len(recs)-1)
-	}
+	starts := failureStarts(rng, len(recs), p.failures)
 	for i, e := range out.Records {
 		recs[i].seq = aws.ToString(e.SequenceNumber)
-		if i >= cut {
-			recs[i].failure = 1
+		for _, s := range starts {
+			if i >= s {
+				recs[i].failure++
+			}
 		}
 	}
 	return recs, nil
+}
+
+// failureStarts cuts n records into k contiguous failed batches (k <= n), returning
+// where batches 1..k-1 start.
+func failureStarts(rng *rand.Rand, n, k int) []int {
+	switch {
+	case k <= 1 || n <= 1:
+		return nil
+	case k == 2:
+		return []int{1 + rng.IntN(n-1)}
+	}
+	starts := rng.Perm(n - 1)[:min(k, n)-1]
+	for i := range starts {
+		starts[i]++
+	}
+	slices.Sort(starts)
+	return starts
 }
 
 // runEnv is what a run's steps share.
@@ -199,56 +219,68 @@ type runEnv struct {
 // play delivers the on-failure records and redrives; SNS duplicates come right away
 // or after the redrive, when the first copy's message is long gone from the DLQ.
 func (e *runEnv) play(ctx context.Context, recs []written, p plan) error {
-	var late [][]byte
+	var now, late []json.RawMessage
 	if p.consumers > 1 {
 		e.inj.count(TwoConsumers)
 	}
 	for f := 0; f < p.consumers*(recs[len(recs)-1].failure+1); f++ {
-		payload := e.onFailure(recs, f/p.consumers, consumerARNs[f%p.consumers])
-		copies := 1
+		rec := e.onFailure(recs, f/p.consumers, consumerARNs[f%p.consumers])
+		now = append(now, rec)
 		if p.enabled[Duplicate] {
 			e.inj.count(Duplicate)
 			if !p.lateDup {
-				copies = 2
+				now = append(now, rec)
 			} else {
-				late = append(late, payload)
+				late = append(late, rec)
 			}
 		}
-		for range copies {
-			if err := e.invoke(ctx, payload); err != nil {
-				return err
-			}
-		}
+	}
+	deliver := e.deliverSNS
+	if p.enabled[SQSBatch] {
+		deliver = e.deliverSQS
+	}
+	if err := deliver(ctx, now); err != nil {
+		return err
 	}
 	if err := e.redrive(ctx); err != nil {
 		return err
 	}
-	for _, payload := range late {
-		if err := e.invoke(ctx, payload); err != nil {
+	return deliver(ctx, late)
+}
+
+// deliverSNS sends each on-failure record through SNS: one async invocation each.
+func (e *runEnv) deliverSNS(ctx context.Context, recs []json.RawMessage) error {
+	for _, rec := range recs {
+		if err := e.invoke(ctx, onfailure.SNSEvent(topicARN, rec)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (e *runEnv) onFailure(recs []written, f int, consumer string) []byte {
+func (e *runEnv) onFailure(recs []written, f int, consumer string) json.RawMessage {
 	var mine []written
 	for _, r := range recs {
 		if r.failure == f {
 			mine = append(mine, r)
 		}
 	}
-	return onfailure.SNSEvent(topicARN, onfailure.Record(onfailure.Batch{Source: "kinesis", StreamARN: e.source,
+	return onfailure.Record(onfailure.Batch{Source: "kinesis", StreamARN: e.source,
 		ShardID: e.sourceShard, Start: mine[0].seq, End: mine[len(mine)-1].seq, BatchSize: len(mine),
-		FunctionARN: consumer, Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}))
+		FunctionARN: consumer, Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
+}
+
+func (e *runEnv) hydrateConfig() hydrate.Config {
+	c := hydrate.Config{ArchiveBucket: e.bucket, ArchivePrefix: e.prefix, DLQURL: e.q.dlq, EventBus: e.bus}
+	c.Allowed, _ = hydrate.ParseAllowlist(e.source)
+	return c
 }
 
 // invoke is an asynchronous invocation of the hydrate function: each attempt in a
 // fresh process, up to Lambda's two retries, then the event is parked in the
 // function's OnFailure destination with its payload.
 func (e *runEnv) invoke(ctx context.Context, payload []byte) error {
-	c := hydrate.Config{ArchiveBucket: e.bucket, ArchivePrefix: e.prefix, DLQURL: e.q.dlq, EventBus: e.bus}
-	c.Allowed, _ = hydrate.ParseAllowlist(e.source)
+	c := e.hydrateConfig()
 	e.inj.Invocation()
 	for range asyncAttempts {
 		e.inj.Attempt()
