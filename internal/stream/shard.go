@@ -120,12 +120,18 @@ func (r Range) validate() error {
 		return fmt.Errorf("bad sequence numbers %q..%q", r.Start, r.End)
 	case CompareSequence(r.Start, r.End) > 0:
 		return fmt.Errorf("start %s is after end %s", r.Start, r.End)
+	case r.After != "" && (!ValidSequence(r.After) || CompareSequence(r.After, r.Start) >= 0):
+		return fmt.Errorf("bad resume point %q before start %s", r.After, r.Start)
 	}
 	return nil
 }
 
 func (s *scan[T]) run(ctx context.Context) error {
-	if err := s.open(ctx, position{kind: atSeq, seq: s.r.Start}); err != nil {
+	first := position{kind: atSeq, seq: s.r.Start}
+	if s.r.After != "" {
+		first, s.last = position{kind: afterSeq, seq: s.r.After}, s.r.After
+	}
+	if err := s.open(ctx, first); err != nil {
 		return err
 	}
 	for !s.done {

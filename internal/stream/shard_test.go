@@ -379,3 +379,27 @@ func TestSeqAdd(t *testing.T) {
 		})
 	}
 }
+
+// A read resumed after a known record starts AFTER_SEQUENCE_NUMBER it, never at a
+// made-up Start that Kinesis could refuse (and that a refusal would make look trimmed).
+func TestReadResumesAfterRecord(t *testing.T) {
+	s := newFakeShard(12)
+	r := Range{StreamARN: "s", ShardID: "sh", Start: seqAdd(seqAt(4), 1), End: seqAt(9), After: seqAt(4)}
+	res, err := NewKinesisReader(s.client()).Read(context.Background(), r)
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	assertSeqs(t, seqs(res.Records), wantSeqs(5, 9))
+	if len(res.Gaps) != 0 {
+		t.Errorf("gaps: got %+v, want none", res.Gaps)
+	}
+	if it := s.iterators[0]; it.ShardIteratorType != types.ShardIteratorTypeAfterSequenceNumber || aws.ToString(it.StartingSequenceNumber) != seqAt(4) {
+		t.Errorf("first iterator: got %s %s, want AFTER_SEQUENCE_NUMBER %s", it.ShardIteratorType, aws.ToString(it.StartingSequenceNumber), seqAt(4))
+	}
+	bad := r
+	bad.After = r.End
+	var ue *UnreadableError
+	if _, err := NewKinesisReader(s.client()).Read(context.Background(), bad); !errors.As(err, &ue) {
+		t.Errorf("resume point past start: got %v, want *UnreadableError", err)
+	}
+}
