@@ -145,6 +145,27 @@ func (c *Capture) land(ctx context.Context, doc *archive.Document) (archive.Loca
 	return loc, nil, fmt.Errorf("supersede incomplete capture s3://%s/%s: changed by other attempts %d times in a row", loc.Bucket, loc.Key, maxMerges)
 }
 
+// Incomplete returns the archived incomplete capture of the failure hy describes, for
+// Hydrator.Resume; nil when there is none (no object yet, or a complete one).
+func (c *Capture) Incomplete(ctx context.Context, hy archive.Hydration) (*archive.Document, error) {
+	key := archive.Key(hy, c.archive.Prefix())
+	s, err := c.archive.Summarize(ctx, key)
+	var nf *s3types.NotFound
+	switch {
+	case errors.As(err, &nf):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case s.Status != archive.StatusIncomplete:
+		return nil, nil
+	}
+	doc, err := c.archive.Get(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("read incomplete capture: %w", err)
+	}
+	return doc, nil
+}
+
 func (c *Capture) queuedBefore(ctx context.Context, loc archive.Location) (string, error) {
 	if loc.Created {
 		return "", nil

@@ -192,7 +192,11 @@ func (h *Handler) run(ctx context.Context, it envelope.Item, allowed Allowlist) 
 			return nil, nil, err
 		}
 	}
-	doc, err := h.hydrator.Hydrate(ctx, f, allowed)
+	prior, err := h.prior(ctx, f, allowed)
+	if err != nil {
+		return nil, nil, err
+	}
+	doc, err := h.hydrator.Resume(ctx, f, allowed, prior)
 	if err != nil {
 		return doc, nil, err
 	}
@@ -201,6 +205,18 @@ func (h *Handler) run(ctx context.Context, it envelope.Item, allowed Allowlist) 
 	}
 	captured, err := h.capture.Run(ctx, doc)
 	return doc, &captured, err
+}
+
+// prior is the incomplete capture an earlier attempt archived for f, which this one
+// continues; nil when there is none, in a dry run, and for S3 payloads.
+func (h *Handler) prior(ctx context.Context, f *batch.Failure, allowed Allowlist) (*archive.Document, error) {
+	if h.capture == nil || f.Payload != nil {
+		return nil, nil
+	}
+	if err := h.hydrator.allow(f, allowed); err != nil {
+		return nil, err
+	}
+	return h.capture.Incomplete(ctx, h.hydrator.summary(f))
 }
 
 // fetch reads an S3 on-failure destination object and parses it.

@@ -48,28 +48,39 @@ func New(cfg aws.Config, c Config) *Hydrator {
 // document means (Capture archives it and returns an *IncompleteError). The error is
 // a *NotAllowedError for a refused stream, or a transient error worth retrying.
 func (h *Hydrator) Hydrate(ctx context.Context, f *batch.Failure, allowed Allowlist) (*archive.Document, error) {
-	if allowed.Empty() {
-		allowed = h.allowed
-	}
-	if !allowed.Allows(f.StreamARN) {
-		return nil, &NotAllowedError{StreamARN: f.StreamARN, Allowed: allowed.String()}
+	return h.Resume(ctx, f, allowed, nil)
+}
+
+// Resume is Hydrate for a failure whose incomplete capture prior is archived (nil:
+// none): it reads only the parts prior still misses, each from just after the last
+// record prior holds before it, so that every attempt makes progress even on a range
+// too long to read in one. The document holds what this attempt read, with gaps only
+// inside those parts; Capture merges it into prior.
+func (h *Hydrator) Resume(ctx context.Context, f *batch.Failure, allowed Allowlist, prior *archive.Document) (*archive.Document, error) {
+	if err := h.allow(f, allowed); err != nil {
+		return nil, err
 	}
 	doc := &archive.Document{Failure: f.Raw, Hydration: h.summary(f)}
 	if f.Payload != nil {
 		return doc, h.fromPayload(doc, f)
 	}
-	res, err := h.read(ctx, f)
-	var unreadable *stream.UnreadableError
-	switch {
-	case errors.As(err, &unreadable):
-		doc.Hydration.Gaps = []batch.Gap{{From: f.Start, To: f.End, Reason: batch.GapUnreadable, Detail: unreadable.Error()}}
-	case err != nil:
+	if err := h.readInto(ctx, doc, f, resumeRanges(f, prior)); err != nil {
 		return nil, err
-	default:
-		doc.Records, doc.Hydration.Gaps, doc.Hydration.Calls = res.Records, res.Gaps, res.Calls
 	}
 	h.finish(doc, f)
 	return doc, nil
+}
+
+// allow refuses a stream outside the allowlist (the configured one when allowed is
+// empty), before any call is made.
+func (h *Hydrator) allow(f *batch.Failure, allowed Allowlist) error {
+	if allowed.Empty() {
+		allowed = h.allowed
+	}
+	if !allowed.Allows(f.StreamARN) {
+		return &NotAllowedError{StreamARN: f.StreamARN, Allowed: allowed.String()}
+	}
+	return nil
 }
 
 // captureReserve is kept from the invocation's deadline for archiving, queueing and
@@ -77,19 +88,74 @@ func (h *Hydrator) Hydrate(ctx context.Context, f *batch.Failure, allowed Allowl
 // "deadline" gap for the unread rest instead of losing everything it read.
 const captureReserve = 15 * time.Second
 
-func (h *Hydrator) read(ctx context.Context, f *batch.Failure) (stream.Result, error) {
+// readInto reads ranges of f's shard into doc. A range the stream refuses as a whole
+// becomes a transient unreadable gap; any other error is returned for a retry.
+func (h *Hydrator) readInto(ctx context.Context, doc *archive.Document, f *batch.Failure, ranges []stream.Range) error {
 	if deadline, ok := ctx.Deadline(); ok {
 		reserve := min(captureReserve, time.Until(deadline)/4)
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-reserve))
 		defer cancel()
 	}
-	r := stream.Range{StreamARN: f.StreamARN, ShardID: f.ShardID, Start: f.Start, End: f.End, BatchSize: f.BatchSize, Region: f.Region}
+	hy := &doc.Hydration
+	for _, r := range ranges {
+		res, err := h.read(ctx, f, r)
+		var unreadable *stream.UnreadableError
+		switch {
+		case errors.As(err, &unreadable):
+			hy.Gaps = append(hy.Gaps, batch.Gap{From: r.Start, To: r.End, Reason: batch.GapUnreadable, Detail: unreadable.Error()})
+		case err != nil:
+			return err
+		}
+		doc.Records = append(doc.Records, res.Records...)
+		hy.Gaps = append(hy.Gaps, res.Gaps...)
+		hy.Calls += res.Calls
+	}
+	return nil
+}
+
+func (h *Hydrator) read(ctx context.Context, f *batch.Failure, r stream.Range) (stream.Result, error) {
 	ar := h.readers.forAccount(f.AccountID)
 	if f.Source == batch.SourceDynamoDB {
 		return ar.dynamodb.Read(ctx, r)
 	}
 	return ar.kinesis.Read(ctx, r)
+}
+
+// resumeRanges are the parts of f's range to read: all of it, or, with an incomplete
+// prior capture, its transient gaps, each read after the last record prior holds
+// before it. A count mismatch cannot be placed, and a gap with no record before it
+// (other than at the start) has no safe position to resume from: both read it all.
+func resumeRanges(f *batch.Failure, prior *archive.Document) []stream.Range {
+	whole := stream.Range{StreamARN: f.StreamARN, ShardID: f.ShardID, Start: f.Start, End: f.End, BatchSize: f.BatchSize, Region: f.Region}
+	if prior == nil {
+		return []stream.Range{whole}
+	}
+	missing := batch.Transient(prior.Hydration.Gaps)
+	if len(missing) == 0 {
+		return []stream.Range{whole}
+	}
+	var out []stream.Range
+	for _, g := range missing {
+		r := whole
+		r.Start, r.End, r.BatchSize = g.From, g.To, 0
+		r.After = lastBefore(prior.Records, g.From)
+		if g.Reason == batch.GapCountMismatch || (r.After == "" && g.From != f.Start) {
+			return []stream.Range{whole}
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// lastBefore is the sequence number of the last record before seq, "" when none.
+func lastBefore(recs []batch.Record, seq string) string {
+	for i := len(recs) - 1; i >= 0; i-- {
+		if s := recs[i].SequenceNumber(); stream.CompareSequence(s, seq) < 0 {
+			return s
+		}
+	}
+	return ""
 }
 
 // fromPayload takes the records an S3 on-failure destination object carries: no

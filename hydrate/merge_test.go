@@ -111,3 +111,40 @@ func TestMerge(t *testing.T) {
 		})
 	}
 }
+
+func TestResumeRanges(t *testing.T) {
+	f := &batch.Failure{StreamARN: "s", ShardID: "sh", Start: "100", End: "200", BatchSize: 5}
+	whole := []string{"100..200 after "}
+	unread := func(from, to string) batch.Gap { return batch.Gap{From: from, To: to, Reason: batch.GapUnreadable} }
+	cases := map[string]struct {
+		prior *archive.Document
+		want  []string
+	}{
+		"no prior":   {nil, whole},
+		"complete":   {doc(recs(100, 200), 2), whole},
+		"count only": {doc(recs(100, 200), 5), whole},
+		"a missing tail and head": {
+			doc(recs(120, 130), 5, unread("100", "119"), unread("131", "200")),
+			[]string{"100..119 after ", "131..200 after 130"},
+		},
+		"final gaps are not read again": {
+			doc(recs(150, 160), 5, batch.Gap{From: "100", To: "149", Reason: batch.GapTrimmed}, unread("161", "200")),
+			[]string{"161..200 after 160"},
+		},
+		"no record before a gap inside": {
+			doc(recs(180), 5, batch.Gap{From: "100", To: "149", Reason: batch.GapTrimmed}, unread("150", "179")),
+			whole,
+		},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			var got []string
+			for _, r := range resumeRanges(f, c.prior) {
+				got = append(got, r.Start+".."+r.End+" after "+r.After)
+			}
+			if !reflect.DeepEqual(got, c.want) {
+				t.Errorf("got %v, want %v", got, c.want)
+			}
+		})
+	}
+}

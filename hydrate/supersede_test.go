@@ -91,8 +91,12 @@ func TestHandleSupersedesPartialCapture(t *testing.T) {
 	if _, doc := archived(t, e); len(doc.Records) != 7 || doc.Hydration.Status != archive.StatusIncomplete {
 		t.Fatalf("archive holds %d records, status %s; want the 7 read, incomplete", len(doc.Records), doc.Hydration.Status)
 	}
+	iterators := e.faults.count("GetShardIterator")
 	if _, err := e.handler(t).Handle(ctx, onfailure.SNSEvent(topic, rec)); err != nil {
 		t.Fatalf("retry: %v", err)
+	}
+	if n := e.faults.count("GetShardIterator") - iterators; n != 2 {
+		t.Errorf("retry made %d GetShardIterator calls, want 2: one per missing part, not the whole range again", n)
 	}
 	_, doc := archived(t, e)
 	checkRecords(t, "archive", doc, want)
