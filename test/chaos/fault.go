@@ -44,10 +44,13 @@ const (
 	// as SQS batches of up to 10 under a short deadline; what it hands back comes
 	// again, up to sqsReceives times, and then goes to its failure queue.
 	SQSBatch Class = "sqs batch, short deadline"
+	// DynamoDBSource: the records are writes to a DynamoDB table, read back from its
+	// stream, and redriven to an SQS queue.
+	DynamoDBSource Class = "dynamodb source"
 )
 
 // Classes lists every class in table order.
-var Classes = []Class{Retryable, Throttle, Timeout, Permanent, Expired, Trimmed, Crash, Duplicate, Denied, TwoConsumers, SQSBatch}
+var Classes = []Class{Retryable, Throttle, Timeout, Permanent, Expired, Trimmed, Crash, Duplicate, Denied, TwoConsumers, SQSBatch, DynamoDBSource}
 
 // callClasses fail single attempts at random.
 var callClasses = []Class{Retryable, Throttle, Timeout, Permanent, Expired}

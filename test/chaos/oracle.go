@@ -69,7 +69,12 @@ type found struct {
 func (w *World) check(ctx context.Context, e *runEnv, recs []written) error {
 	f := found{delivered: map[string]int{}, queued: map[string]bool{}, archived: map[string]bool{}, trimmed: e.trimmed, consumers: e.consumers}
 	steps := []func() error{
-		func() error { return w.readTarget(ctx, &f) },
+		func() error {
+			if e.from.queue != "" {
+				return w.readTargetQueue(ctx, e.from.queue, &f)
+			}
+			return w.readTarget(ctx, &f)
+		},
 		func() error { return w.settled(ctx, e.q.dlq, e.q.parking) },
 		func() error { return w.readQueue(ctx, e.q.dlq, &f) },
 		func() error { return w.readQueue(ctx, e.q.parking, &f) },

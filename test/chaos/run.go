@@ -99,6 +99,11 @@ func newPlan(rng *rand.Rand, s Settings) plan {
 	if p.enabled[SQSBatch] {
 		p.failures = min(p.records, 2+rng.IntN(maxSQSBatch-1))
 	}
+	if p.enabled[DynamoDBSource] {
+		// Trimming and the denial are played on Kinesis calls only.
+		delete(p.enabled, Trimmed)
+		delete(p.enabled, Denied)
+	}
 	return p
 }
 
@@ -133,26 +138,34 @@ func (w *World) Run(ctx context.Context, seed int64, s Settings) (*Run, error) {
 		return nil, err
 	}
 	defer w.deleteQueues(ctx, q)
-	recs, err := w.write(ctx, seed, rng, p)
+	from := source{kind: "kinesis", arn: w.source, shard: w.sourceShard, route: redrive.PrefixKinesis + w.target}
+	recs := w.records(seed, rng, p)
+	if p.enabled[DynamoDBSource] {
+		from, err = w.dynamoDBSource(ctx, name, recs)
+		defer w.dropDynamoDBSource(ctx, from)
+	} else {
+		err = w.write(ctx, recs)
+	}
 	if err != nil {
 		return nil, err
 	}
+	cut(rng, recs, p.failures)
 	for _, rec := range recs {
 		r.Payloads = append(r.Payloads, rec.data)
 	}
 	trimmed := map[string]bool{}
 	if p.enabled[Trimmed] && len(recs) > 1 {
 		t := 1 + rng.IntN(len(recs)-1)
-		inj.Trim(w.source, w.sourceShard, recs[t].seq, recs[t-1].seq)
+		inj.Trim(from.arn, from.shard, recs[t].seq, recs[t-1].seq)
 		for _, rec := range recs[:t] {
 			trimmed[rec.seq] = true
 		}
 	}
-	inj.source = w.source
+	inj.source = from.arn
 	if p.enabled[Denied] {
 		inj.Deny(p.denied, p.pageLimit)
 	}
-	env := &runEnv{World: w, inj: inj, cfg: w.faulty(inj), q: q, prefix: name, run: r, trimmed: trimmed, consumers: p.consumers}
+	env := &runEnv{World: w, inj: inj, cfg: w.faulty(inj), q: q, prefix: name, run: r, trimmed: trimmed, consumers: p.consumers, from: from}
 	if err := env.play(ctx, recs, p); err != nil {
 		return nil, err
 	}
@@ -160,30 +173,43 @@ func (w *World) Run(ctx context.Context, seed int64, s Settings) (*Run, error) {
 	return r, w.check(ctx, env, recs)
 }
 
-// write puts the run's records on the source stream. Each payload carries a secret
-// the log scan looks for.
-func (w *World) write(ctx context.Context, seed int64, rng *rand.Rand, p plan) ([]written, error) {
+// records draws the run's records. Each payload carries a secret the log scan looks
+// for.
+func (w *World) records(seed int64, rng *rand.Rand, p plan) []written {
 	recs := make([]written, p.records)
-	entries := make([]ktypes.PutRecordsRequestEntry, p.records)
 	for i := range recs {
 		recs[i] = written{index: i, key: fmt.Sprintf("key-%d", rng.IntN(p.keys)),
 			data: fmt.Appendf(nil, `{"run":%d,"i":%d,"secret":"s3cr3t-%d-%d-%x"}`, seed, i, seed, i, rng.Uint64())}
-		entries[i] = ktypes.PutRecordsRequestEntry{Data: recs[i].data, PartitionKey: aws.String(recs[i].key)}
+	}
+	return recs
+}
+
+// write puts the run's records on the Kinesis source stream.
+func (w *World) write(ctx context.Context, recs []written) error {
+	entries := make([]ktypes.PutRecordsRequestEntry, len(recs))
+	for i, r := range recs {
+		entries[i] = ktypes.PutRecordsRequestEntry{Data: r.data, PartitionKey: aws.String(r.key)}
 	}
 	out, err := w.k.PutRecords(ctx, &kinesis.PutRecordsInput{StreamARN: &w.source, Records: entries})
 	if err != nil || aws.ToInt32(out.FailedRecordCount) > 0 {
-		return nil, fmt.Errorf("put records: %v (%d failed)", err, aws.ToInt32(out.FailedRecordCount))
+		return fmt.Errorf("put records: %v (%d failed)", err, aws.ToInt32(out.FailedRecordCount))
 	}
-	starts := failureStarts(rng, len(recs), p.failures)
 	for i, e := range out.Records {
 		recs[i].seq = aws.ToString(e.SequenceNumber)
+	}
+	return nil
+}
+
+// cut gives the records, in order, to p.failures failed batches.
+func cut(rng *rand.Rand, recs []written, failures int) {
+	starts := failureStarts(rng, len(recs), failures)
+	for i := range recs {
 		for _, s := range starts {
 			if i >= s {
 				recs[i].failure++
 			}
 		}
 	}
-	return recs, nil
 }
 
 // failureStarts cuts n records into k contiguous failed batches (k <= n), returning
@@ -214,6 +240,15 @@ type runEnv struct {
 	// trimmed are the records trimmed before the first attempt.
 	trimmed   map[string]bool
 	consumers int
+	from      source
+}
+
+// source is the stream a run's records are written to and read back from, and the
+// redrive target they go to.
+type source struct {
+	kind, arn, shard string
+	route            string // redrive target spec
+	table, queue     string // DynamoDB runs: the table and the target queue
 }
 
 // play delivers the on-failure records and redrives; SNS duplicates come right away
@@ -265,14 +300,14 @@ func (e *runEnv) onFailure(recs []written, f int, consumer string) json.RawMessa
 			mine = append(mine, r)
 		}
 	}
-	return onfailure.Record(onfailure.Batch{Source: "kinesis", StreamARN: e.source,
-		ShardID: e.sourceShard, Start: mine[0].seq, End: mine[len(mine)-1].seq, BatchSize: len(mine),
+	return onfailure.Record(onfailure.Batch{Source: e.from.kind, StreamARN: e.from.arn,
+		ShardID: e.from.shard, Start: mine[0].seq, End: mine[len(mine)-1].seq, BatchSize: len(mine),
 		FunctionARN: consumer, Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
 }
 
 func (e *runEnv) hydrateConfig() hydrate.Config {
 	c := hydrate.Config{ArchiveBucket: e.bucket, ArchivePrefix: e.prefix, DLQURL: e.q.dlq, EventBus: e.bus}
-	c.Allowed, _ = hydrate.ParseAllowlist(e.source)
+	c.Allowed, _ = hydrate.ParseAllowlist(e.from.arn)
 	return c
 }
 
@@ -344,7 +379,8 @@ func (e *runEnv) redriver() *redrive.Redriver {
 	})
 	return redrive.New(src, func(o *redrive.Options) {
 		o.Kinesis = kinesis.NewFromConfig(e.cfg)
-		o.Routes = []redrive.Route{{Pattern: e.source, Target: redrive.PrefixKinesis + e.target}}
+		o.SQS = sqsc
+		o.Routes = []redrive.Route{{Pattern: e.from.arn, Target: e.from.route}}
 		o.Budget, o.SafetyMargin = 10*time.Second, 0
 	})
 }
