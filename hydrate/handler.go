@@ -92,13 +92,26 @@ func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) (any, err
 		log.Error().Err(err).Str("errorType", errorType(err)).Msg("input refused")
 		return nil, err
 	}
-	allowed := h.allowlist(ctx)
+	resp, sqsFailures, errs := h.items(ctx, in.Items, h.allowlist(ctx))
+	if in.Kind == envelope.KindSQS {
+		return events.SQSEventResponse{BatchItemFailures: sqsFailures}, nil
+	}
+	if len(errs) == 1 {
+		return resp, errs[0] // keeps its type, which Lambda reports as errorType
+	}
+	return resp, errors.Join(errs...)
+}
+
+// items processes the items in turn, each with the whole time left; after the first,
+// one with less time left than an item needs is handed back unstarted.
+func (h *Handler) items(ctx context.Context, items []envelope.Item, allowed Allowlist) (Response, []events.SQSBatchItemFailure, []error) {
 	var resp Response
-	var sqsFailures []events.SQSBatchItemFailure
+	var failed []events.SQSBatchItemFailure
 	var errs []error
 	var longest time.Duration
-	for i, it := range in.Items {
+	for i, it := range items {
 		var o Outcome
+		var err error
 		if need := max(longest, h.opts.ItemTime); i > 0 && !hasTime(ctx, need) {
 			o, err = deferItem(ctx, it, need)
 		} else {
@@ -109,16 +122,10 @@ func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) (any, err
 		resp.Outcomes = append(resp.Outcomes, o)
 		if err != nil {
 			errs = append(errs, err)
-			sqsFailures = append(sqsFailures, events.SQSBatchItemFailure{ItemIdentifier: it.ID})
+			failed = append(failed, events.SQSBatchItemFailure{ItemIdentifier: it.ID})
 		}
 	}
-	if in.Kind == envelope.KindSQS {
-		return events.SQSEventResponse{BatchItemFailures: sqsFailures}, nil
-	}
-	if len(errs) == 1 {
-		return resp, errs[0] // keeps its type, which Lambda reports as errorType
-	}
-	return resp, errors.Join(errs...)
+	return resp, failed, errs
 }
 
 // DeferredError reports an input item handed back without being started: the time
