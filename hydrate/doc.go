@@ -15,8 +15,9 @@
 // incomplete one is archived (StatusIncomplete), so what was read is kept at once,
 // and Run returns an *IncompleteError naming the missing ranges; the next attempt
 // (Handler: Capture.Incomplete, then Hydrator.Resume) reads only what it misses,
-// merges (union of records by sequence and sub-sequence number) and overwrites the incomplete object with If-Match on its ETag, until it is
-// complete; only then is it queued, once. A complete archive is never overwritten; a
+// merges (union of records by sequence and sub-sequence number) and overwrites the
+// incomplete object with If-Match on its ETag, until it is complete; only then is it
+// queued, once. A complete archive is never overwritten; a
 // repeated delivery of it is a duplicate. A failure is identified by consumer
 // (function ARN without qualifier), stream, shard and range (archive.Key).
 //
