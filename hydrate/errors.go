@@ -40,7 +40,7 @@ func (e *IncompleteError) Error() string {
 	if e.Archive != "" {
 		where = "kept incomplete at " + e.Archive
 	}
-	return fmt.Sprintf("capture of %s %s %s..%s incomplete: %d records read, %s; missing %s; not queued, a retry reads the range again and completes it",
+	return fmt.Sprintf("capture of %s %s %s..%s incomplete: %d records read, %s; missing %s; not queued; a retry reads what is missing, merges it and queues the failure once complete",
 		e.StreamARN, e.ShardID, e.Start, e.End, e.Records, where, strings.Join(parts, ", "))
 }
 
