@@ -77,9 +77,20 @@ type Location struct {
 	Key    string `json:"key"`
 	Size   int64  `json:"size"` // bytes of the (compressed) object
 	// Created is false when the object already existed with the same failure: a
-	// duplicate delivery, which is not written again.
+	// duplicate delivery, which is not written again, or a superseded incomplete
+	// capture (Replaced).
 	Created bool `json:"created"`
+	// Replaced is true when an incomplete capture at the key was overwritten by
+	// Replace.
+	Replaced bool `json:"replaced,omitempty"`
+	// Status is the hydration status of the object now at the key: doc's when written,
+	// the existing object's (from its metadata) when not.
+	Status string `json:"status,omitempty"`
 }
+
+// ErrModified reports that a Replace found the object changed (or gone) since its
+// ETag was read: another attempt superseded it first. Read it again and merge.
+var ErrModified = errors.New("archive object changed since it was read")
 
 // conflictRetries bounds the retries of a 409 ConditionalRequestConflict, which S3
 // returns while another conditional write of the same key is in flight.
@@ -103,20 +114,54 @@ func (a *Archive) Put(ctx context.Context, doc *Document) (Location, error) {
 		ContentLength: aws.Int64(body.size), Metadata: objectMetadata(doc),
 	}
 	a.encryption(in)
+	err = a.write(ctx, in, body)
+	switch status := httpStatus(err); {
+	case err == nil:
+		return Location{Bucket: a.opts.Bucket, Key: key, Size: body.size, Created: true, Status: doc.Hydration.Status}, nil
+	case status == http.StatusPreconditionFailed:
+		return a.existing(ctx, key, in.Metadata)
+	}
+	return Location{}, fmt.Errorf("put s3://%s/%s: %w", a.opts.Bucket, key, err)
+}
+
+// Replace overwrites the incomplete capture at doc's key with doc, only if the object
+// still has etag (S3's conditional write If-Match): an attempt that read more
+// supersedes the one before, and two attempts merging at once cannot undo each
+// other. It returns ErrModified when the object changed or vanished since etag was
+// read. Callers never replace a complete capture.
+func (a *Archive) Replace(ctx context.Context, doc *Document, etag string) (Location, error) {
+	key := Key(doc.Hydration, a.opts.Prefix)
+	body, err := a.gz.compress(doc)
+	if err != nil {
+		return Location{}, fmt.Errorf("encode s3://%s/%s: %w", a.opts.Bucket, key, err)
+	}
+	in := &s3.PutObjectInput{
+		Bucket: &a.opts.Bucket, Key: &key, IfMatch: aws.String(etag),
+		ContentType: aws.String(ContentTypeObject), ContentEncoding: aws.String("gzip"),
+		ContentLength: aws.Int64(body.size), Metadata: objectMetadata(doc),
+	}
+	a.encryption(in)
+	err = a.write(ctx, in, body)
+	var noKey *types.NoSuchKey
+	switch status := httpStatus(err); {
+	case err == nil:
+		return Location{Bucket: a.opts.Bucket, Key: key, Size: body.size, Replaced: true, Status: doc.Hydration.Status}, nil
+	case status == http.StatusPreconditionFailed || status == http.StatusNotFound || errors.As(err, &noKey):
+		return Location{}, fmt.Errorf("replace s3://%s/%s: %w", a.opts.Bucket, key, ErrModified)
+	}
+	return Location{}, fmt.Errorf("replace s3://%s/%s: %w", a.opts.Bucket, key, err)
+}
+
+// write sends a conditional PutObject, retrying S3's 409 ConditionalRequestConflict.
+func (a *Archive) write(ctx context.Context, in *s3.PutObjectInput, body *chunks) error {
 	for attempt := 0; ; attempt++ {
 		in.Body = body.reader()
-		_, err = a.s3.PutObject(ctx, in)
-		switch status := httpStatus(err); {
-		case err == nil:
-			return Location{Bucket: a.opts.Bucket, Key: key, Size: body.size, Created: true}, nil
-		case status == http.StatusPreconditionFailed:
-			return a.existing(ctx, key, in.Metadata)
-		case status == http.StatusConflict && attempt < conflictRetries:
-			if _, err := conflictBackoff.Wait(ctx, attempt); err != nil {
-				return Location{}, fmt.Errorf("put s3://%s/%s: %w", a.opts.Bucket, key, err)
-			}
-		default:
-			return Location{}, fmt.Errorf("put s3://%s/%s: %w", a.opts.Bucket, key, err)
+		_, err := a.s3.PutObject(ctx, in)
+		if httpStatus(err) != http.StatusConflict || attempt >= conflictRetries {
+			return err
+		}
+		if _, err := conflictBackoff.Wait(ctx, attempt); err != nil {
+			return err
 		}
 	}
 }
@@ -139,7 +184,7 @@ func (a *Archive) existing(ctx context.Context, key string, want map[string]stri
 	if differs := metadataDiffers(head.Metadata, want); len(differs) > 0 {
 		return Location{}, &ConflictError{Bucket: a.opts.Bucket, Key: key, Differs: differs}
 	}
-	return Location{Bucket: a.opts.Bucket, Key: key, Size: aws.ToInt64(head.ContentLength)}, nil
+	return Location{Bucket: a.opts.Bucket, Key: key, Size: aws.ToInt64(head.ContentLength), Status: head.Metadata[MetaStatus]}, nil
 }
 
 // putBody writes a DLQ claim-check body: doc's JSON, produced again on each read so

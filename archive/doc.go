@@ -4,8 +4,12 @@
 // Extended Clients, operators' scripts).
 //
 //   - Archive.Put writes one gzip JSON Lines object per failure under a partitioned,
-//     deterministic key (Key), with a conditional create so a duplicate delivery
-//     neither overwrites nor duplicates it. Archive.Get and Archive.List read them.
+//     deterministic key (Key: stream, shard, range and consumer), with a conditional
+//     create so a duplicate delivery neither overwrites nor duplicates it.
+//     Archive.Replace overwrites an incomplete capture (StatusIncomplete) with a
+//     conditional write on the ETag that GetForUpdate read, so a later attempt that
+//     read more supersedes it and concurrent attempts cannot undo each other; a
+//     complete capture is never replaced. Archive.Get and Archive.List read them.
 //   - Queue.Send puts one message per failure on the DLQ: the Document JSON inline
 //     when it fits the queue's MaximumMessageSize, otherwise a claim check in the SQS
 //     Extended Client's format pointing at a copy of that JSON under
@@ -14,7 +18,9 @@
 // Error contract:
 //   - Put returns a *ConflictError when the key holds a different failure (never
 //     overwritten; permanent). An identical failure is not an error: Location.Created
-//     is false.
+//     is false, and Location.Status is the existing object's status. Replace returns
+//     ErrModified (wrapped) when the object changed or vanished since its ETag was
+//     read: read it again and merge.
 //   - DecodeMessage returns a *PointerError for a claim check outside the archive
 //     bucket (refused before any request), and a *FormatError for a body or object
 //     that is not streamdlq's format; Get returns *FormatError for a malformed or

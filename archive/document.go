@@ -11,12 +11,18 @@ import (
 const (
 	// StatusComplete: every record of the range was read and the count matches batchSize.
 	StatusComplete = "complete"
-	// StatusPartial: part of the range could not be read; Gaps say which.
+	// StatusPartial: part of the range is proven gone from the stream (only final
+	// gaps: trimmed, shard-ended); Gaps say which. The capture is complete.
 	StatusPartial = "partial"
+	// StatusIncomplete: part of the range could not be read but may still be in the
+	// stream (a transient gap). Such an object is never queued; a later attempt
+	// merges what it reads into it and overwrites it (If-Match on its ETag).
+	StatusIncomplete = "incomplete"
 	// StatusMoreThanBatch: the range held more records than the consumer was given
 	// (filter criteria, bisected batches); all of them are kept.
 	StatusMoreThanBatch = "more-than-batch"
-	// StatusUnreadable: nothing could be read; the failure is kept for its metadata.
+	// StatusUnreadable: nothing is left to read: the whole range is proven gone; the
+	// failure is kept for its metadata.
 	StatusUnreadable = "unreadable"
 )
 
@@ -39,6 +45,9 @@ type Hydration struct {
 	ShardID   string `json:"shardId"`
 	Start     string `json:"startSequenceNumber"`
 	End       string `json:"endSequenceNumber"`
+	// FunctionARN is the consumer (function ARN without qualifier, or pipe ARN) whose
+	// batch failed; it names the consumer in the archive key.
+	FunctionARN string `json:"functionArn,omitempty"`
 	// Condition is the on-failure record's requestContext.condition.
 	Condition string `json:"condition,omitempty"`
 	// FirstArrival is the failure's approximateArrivalOfFirstRecord (or the time it was
@@ -54,3 +63,7 @@ type Hydration struct {
 	// or "s3-payload" (carried by an S3 on-failure destination object).
 	From string `json:"from"`
 }
+
+// Complete reports whether the capture is complete: no gap is left whose records may
+// still be in the stream (final gaps allowed). Only a complete capture is queued.
+func (h Hydration) Complete() bool { return len(batch.Transient(h.Gaps)) == 0 }

@@ -216,3 +216,46 @@ func TestIntegrationList(t *testing.T) {
 		})
 	}
 }
+
+// TestIntegrationReplace: an incomplete capture is overwritten only by a writer that
+// read its current version (S3 If-Match on the ETag); a stale ETag, or an object gone,
+// is ErrModified and nothing is written.
+func TestIntegrationReplace(t *testing.T) {
+	l := newLocalAWS(t)
+	ctx := context.Background()
+	bucket := l.bucket(t)
+	a := New(l.s3, func(o *Options) { o.Bucket = bucket })
+	partial := kinesisDoc(10, 100)
+	partial.Records, partial.Hydration.Fetched, partial.Hydration.Status = partial.Records[:4], 4, StatusIncomplete
+	partial.Hydration.Gaps = []batch.Gap{{From: seq(4), To: seq(9), Reason: batch.GapUnreadable, Detail: "deadline"}}
+	loc, err := a.Put(ctx, partial)
+	if err != nil || !loc.Created || loc.Status != StatusIncomplete {
+		t.Fatalf("put partial: got %+v, %v", loc, err)
+	}
+	again, err := a.Put(ctx, partial)
+	if err != nil || again.Created || again.Status != StatusIncomplete {
+		t.Fatalf("put again: got %+v, %v; want existing, status %s", again, err, StatusIncomplete)
+	}
+	got, etag, err := a.GetForUpdate(ctx, loc.Key)
+	if err != nil || etag == "" {
+		t.Fatalf("get for update: %v, etag %q", err, etag)
+	}
+	sameDocument(t, got, partial)
+	full := kinesisDoc(10, 100)
+	if loc, err = a.Replace(ctx, full, etag); err != nil || !loc.Replaced || loc.Status != StatusComplete {
+		t.Fatalf("replace: got %+v, %v", loc, err)
+	}
+	if _, err := a.Replace(ctx, partial, etag); !errors.Is(err, ErrModified) {
+		t.Errorf("replace with a stale etag: got %v, want ErrModified", err)
+	}
+	kept, err := a.Get(ctx, loc.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameDocument(t, kept, full)
+	gone := kinesisDoc(3, 100)
+	gone.Hydration.Start = seq(1000)
+	if _, err := a.Replace(ctx, gone, etag); !errors.Is(err, ErrModified) {
+		t.Errorf("replace of a missing object: got %v, want ErrModified", err)
+	}
+}

@@ -1,6 +1,8 @@
 package archive
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"time"
 )
@@ -19,12 +21,14 @@ const (
 
 // Key returns the archive object key of a hydrated failure:
 //
-//	<prefix>/source=<source>/stream=<name>/dt=<YYYY-MM-DD>/<shardId>/<start>-<end>.jsonl.gz
+//	<prefix>/source=<source>/stream=<name>/dt=<YYYY-MM-DD>/<shardId>/<start>-<end>.<consumer>.jsonl.gz
 //
 // It depends only on the failure (never on when or how it was hydrated), so a
 // duplicate delivery of the same on-failure record maps to the same object. The name
 // is the Kinesis stream name or the DynamoDB table name; the date is FirstArrival in
-// UTC.
+// UTC; consumer is ConsumerID(h.FunctionARN), so that two consumers failing on the
+// same range get two objects. A failure without a function ARN (a range given by
+// hand) has no ".<consumer>" part.
 func Key(h Hydration, prefix string) string {
 	var b strings.Builder
 	if p := cleanPrefix(prefix); p != "" {
@@ -37,9 +41,46 @@ func Key(h Hydration, prefix string) string {
 	b.WriteString(safeSegment(h.Start))
 	b.WriteByte('-')
 	b.WriteString(safeSegment(h.End))
+	if c := ConsumerID(h.FunctionARN); c != "" {
+		b.WriteByte('.')
+		b.WriteString(c)
+	}
 	b.WriteString(objectExt)
 	return b.String()
 }
+
+// UnqualifiedARN returns a Lambda function ARN without its version or alias
+// (arn:aws:lambda:region:account:function:name[:qualifier]); any other ARN (an
+// EventBridge pipe) is returned unchanged. Every version of a function is one
+// consumer: its event source mapping is the same.
+func UnqualifiedARN(arn string) string {
+	parts := strings.SplitN(arn, ":", 8)
+	if len(parts) == 8 && parts[2] == "lambda" && parts[5] == "function" {
+		return strings.Join(parts[:7], ":")
+	}
+	return arn
+}
+
+// ConsumerID is the short, stable name of a consumer in archive keys:
+// "<name>-<hash>", the function (or pipe) name and the first 8 hex digits of the
+// SHA-256 of the unqualified ARN, which tells apart functions of one name in other
+// accounts or regions. It is "" for an empty ARN.
+func ConsumerID(functionARN string) string {
+	if functionARN == "" {
+		return ""
+	}
+	arn := UnqualifiedARN(functionARN)
+	name := arn[strings.LastIndexAny(arn, ":/")+1:]
+	if len(name) > maxConsumerName {
+		name = name[:maxConsumerName]
+	}
+	sum := sha256.Sum256([]byte(arn))
+	return safeSegment(name) + "-" + hex.EncodeToString(sum[:4])
+}
+
+// maxConsumerName bounds the name part of a ConsumerID (Lambda allows 64 characters,
+// pipes 64), keeping keys well under S3's 1,024 bytes whatever a record says.
+const maxConsumerName = 64
 
 // ClaimCheckKey returns the key of the object that carries a DLQ message's body when
 // the body is too large for the queue: the archive key moved under
@@ -104,6 +145,8 @@ type KeyInfo struct {
 	Date           time.Time // the dt partition (UTC midnight)
 	ShardID        string
 	Start, End     string
+	// Consumer is the key's ConsumerID; "" for a key without one.
+	Consumer string
 }
 
 // ParseKey reads an archive key written under prefix; ok is false for anything else
@@ -125,7 +168,9 @@ func ParseKey(key, prefix string) (KeyInfo, bool) {
 	k.Stream, ok2 = strings.CutPrefix(parts[1], "stream=")
 	dt, ok3 := strings.CutPrefix(parts[2], "dt=")
 	date, err := time.Parse(dateLayout, dt)
-	k.Start, k.End, _ = strings.Cut(strings.TrimSuffix(parts[4], objectExt), "-")
+	rng, consumer, _ := strings.Cut(strings.TrimSuffix(parts[4], objectExt), ".")
+	k.Start, k.End, _ = strings.Cut(rng, "-")
+	k.Consumer = consumer
 	if !ok1 || !ok2 || !ok3 || err != nil || k.End == "" {
 		return KeyInfo{}, false
 	}

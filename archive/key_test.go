@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -31,6 +32,13 @@ func TestKey(t *testing.T) {
 		"date is UTC": {local, "p",
 			"p/source=kinesis/stream=mystream/dt=2019-11-15/shardId-000000000001/" + testStart + "-" + seq(1) + ".jsonl.gz"},
 	}
+	consumer := testHydration("kinesis", testKinesisARN, 3)
+	consumer.FunctionARN = "arn:aws:lambda:us-east-2:123456789012:function:my-function"
+	cases["consumer"] = struct {
+		h      Hydration
+		prefix string
+		want   string
+	}{consumer, "p", "p/source=kinesis/stream=mystream/dt=2019-11-14/shardId-000000000001/" + testStart + "-" + seq(3) + "." + ConsumerID(consumer.FunctionARN) + ".jsonl.gz"}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			if got := Key(c.h, c.prefix); got != c.want {
@@ -49,7 +57,54 @@ func TestKeyDependsOnlyOnTheFailure(t *testing.T) {
 	}
 }
 
+// TestKeyConsumer: a failure is identified by its consumer too. Two functions failing
+// on one range get two keys; every version and alias of one function, one key.
+func TestKeyConsumer(t *testing.T) {
+	const fn = "arn:aws:lambda:us-east-2:123456789012:function:my-function"
+	key := func(arn string) string {
+		h := testHydration("kinesis", testKinesisARN, 3)
+		h.FunctionARN = arn
+		return Key(h, "p")
+	}
+	same := map[string]string{
+		"version": fn + ":7",
+		"alias":   fn + ":live",
+		"latest":  fn + ":$LATEST",
+	}
+	for name, arn := range same {
+		if got, want := key(arn), key(fn); got != want {
+			t.Errorf("%s: got %v, want %v", name, got, want)
+		}
+	}
+	other := map[string]string{
+		"other function": "arn:aws:lambda:us-east-2:123456789012:function:other-function",
+		"other account":  "arn:aws:lambda:us-east-2:210987654321:function:my-function",
+		"other region":   "arn:aws:lambda:eu-west-1:123456789012:function:my-function",
+		"pipe":           "arn:aws:pipes:us-east-2:123456789012:pipe/my-function",
+		"none":           "",
+	}
+	seen := map[string]string{key(fn): "function"}
+	for name, arn := range other {
+		k := key(arn)
+		if prev, dup := seen[k]; dup {
+			t.Errorf("%s: key %v is also %s's", name, k, prev)
+		}
+		seen[k] = name
+	}
+	if got, want := ConsumerID(fn), "my-function-"; !strings.HasPrefix(got, want) || len(got) != len(want)+8 {
+		t.Errorf("ConsumerID: got %v, want %v and 8 hex digits", got, want)
+	}
+	if got := ConsumerID("arn:aws:lambda:us-east-2:1:function:" + strings.Repeat("x/", 100)); strings.Contains(got, "/") || len(got) > maxConsumerName+9 {
+		t.Errorf("hostile ConsumerID: got %v, want one short key segment", got)
+	}
+}
+
 func TestParseKey(t *testing.T) {
+	withConsumer := testHydration("kinesis", testKinesisARN, 3)
+	withConsumer.FunctionARN = "arn:aws:pipes:us-east-2:123456789012:pipe/my.pipe"
+	if got, ok := ParseKey(Key(withConsumer, "p"), "p"); !ok || got.Consumer != ConsumerID(withConsumer.FunctionARN) || got.Start != testStart || got.End != seq(3) {
+		t.Errorf("with consumer: got %+v %v, want consumer %v, range %v-%v", got, ok, ConsumerID(withConsumer.FunctionARN), testStart, seq(3))
+	}
 	h := testHydration("kinesis", testKinesisARN, 3)
 	key := Key(h, "arch/ive")
 	got, ok := ParseKey(key, "arch/ive")

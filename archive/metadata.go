@@ -28,6 +28,8 @@ const (
 	MetaStatus       = "status"
 	MetaCondition    = "condition"
 	MetaFirstArrival = "first-arrival"
+	// MetaFunctionARN is the consumer: the function ARN without qualifier.
+	MetaFunctionARN = "function-arn"
 )
 
 // identity lists the metadata that name the failure (not how it was hydrated): when
@@ -51,6 +53,7 @@ func objectMetadata(doc *Document) map[string]string {
 		MetaStatus:       h.Status,
 		MetaCondition:    h.Condition,
 		MetaFirstArrival: h.FirstArrival.UTC().Format(time.RFC3339Nano),
+		MetaFunctionARN:  h.FunctionARN,
 	}
 	for k, v := range m {
 		if v = headerSafe(v); v == "" {

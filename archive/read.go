@@ -22,6 +22,18 @@ func (a *Archive) Get(ctx context.Context, key string) (*Document, error) {
 	return getDocument(ctx, a.s3, a.opts.Bucket, key)
 }
 
+// GetForUpdate reads the archived failure at key together with the ETag of the
+// version read, for a Replace that must not overwrite a newer version.
+func (a *Archive) GetForUpdate(ctx context.Context, key string) (*Document, string, error) {
+	out, err := a.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: &a.opts.Bucket, Key: &key}, quietChecksum)
+	if err != nil {
+		return nil, "", fmt.Errorf("get s3://%s/%s: %w", a.opts.Bucket, key, err)
+	}
+	defer out.Body.Close()
+	doc, err := decodeDocument(out.Body, "s3://"+a.opts.Bucket+"/"+key)
+	return doc, aws.ToString(out.ETag), err
+}
+
 // getDocument reads an archive object, or a claim-check body, at bucket/key.
 func getDocument(ctx context.Context, c getObjectAPI, bucket, key string) (*Document, error) {
 	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key}, quietChecksum)

@@ -3,7 +3,9 @@ package hydrate
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -42,6 +44,12 @@ var (
 // Capture lands a hydrated failure durably: archive first, then the DLQ, then the
 // announcement. Each step is safe to repeat: a retried invocation finds the archive
 // object (conditional create) and its queued tag, and continues from the next step.
+//
+// Only a complete capture (no transient gap) is queued and announced. An incomplete
+// one is archived, so that records near their retention are kept at once, and Run
+// fails with an *IncompleteError; the next attempt merges what it reads into that
+// object and overwrites it (If-Match on its ETag) until it is complete. A complete
+// capture is never overwritten, so the DLQ only ever gets the complete set, once.
 type Capture struct {
 	archive *archive.Archive
 	queue   *archive.Queue
@@ -55,7 +63,7 @@ type Captured struct {
 	Archive    archive.Location `json:"archive"`
 	MessageID  string           `json:"dlqMessageId"`
 	ClaimCheck bool             `json:"claimCheck"`
-	Duplicate  bool             `json:"duplicate"` // the archive object existed: a repeated delivery
+	Duplicate  bool             `json:"duplicate"` // the archive object existed complete: a repeated delivery
 }
 
 // NewCapture returns a Capture; events may be nil when bus is empty.
@@ -63,18 +71,25 @@ func NewCapture(a *archive.Archive, q *archive.Queue, tags objectTaggingAPI, eve
 	return &Capture{archive: a, queue: q, tags: tags, events: events, bus: bus}
 }
 
-// Run archives, queues and announces doc.
+// Run archives, queues and announces doc. For a doc, or an archived capture, that is
+// still incomplete it archives what is known and returns an *IncompleteError.
 func (c *Capture) Run(ctx context.Context, doc *archive.Document) (Captured, error) {
-	loc, err := c.archive.Put(ctx, doc)
+	loc, held, err := c.land(ctx, doc)
 	if err != nil {
 		return Captured{}, err
 	}
-	out := Captured{Archive: loc, Duplicate: !loc.Created}
+	out := Captured{Archive: loc, Duplicate: !loc.Created && !loc.Replaced}
+	if held != nil {
+		if err := incomplete(held, loc.Key); err != nil {
+			return out, err
+		}
+		doc = held
+	}
 	if out.MessageID, err = c.queuedBefore(ctx, loc); err != nil {
 		return out, err
 	}
 	if out.MessageID == "" {
-		if !loc.Created {
+		if held == nil {
 			// A retry can read less than the attempt that archived (records trimmed
 			// since, a denied read): queue what the archive holds, never less.
 			if doc, err = c.archive.Get(ctx, loc.Key); err != nil {
@@ -91,6 +106,64 @@ func (c *Capture) Run(ctx context.Context, doc *archive.Document) (Captured, err
 		}
 	}
 	return out, c.announce(ctx, doc, out)
+}
+
+// maxMerges bounds the read-merge-replace rounds lost to concurrent attempts of the
+// same failure; each lost round means another attempt wrote more.
+const maxMerges = 5
+
+// land archives doc and returns where, with the document the archive now holds: doc
+// when created, the merge when an incomplete capture was superseded, the archived one
+// when it stays as it was; nil for an existing complete capture, which is kept and not
+// read (see Run).
+func (c *Capture) land(ctx context.Context, doc *archive.Document) (archive.Location, *archive.Document, error) {
+	loc, err := c.archive.Put(ctx, doc)
+	if err != nil || loc.Created {
+		return loc, doc, err
+	}
+	for range maxMerges {
+		if loc.Status != archive.StatusIncomplete {
+			return loc, nil, nil
+		}
+		old, etag, err := c.archive.GetForUpdate(ctx, loc.Key)
+		if err != nil {
+			return loc, nil, fmt.Errorf("read incomplete capture: %w", err)
+		}
+		if old.Hydration.Complete() {
+			loc.Status = old.Hydration.Status // completed by another attempt since the head
+			return loc, old, nil
+		}
+		merged := merge(old, doc)
+		if len(merged.Records) == len(old.Records) && slices.Equal(merged.Hydration.Gaps, old.Hydration.Gaps) {
+			return loc, old, nil // nothing new: keep the object as it is
+		}
+		next, err := c.archive.Replace(ctx, merged, etag)
+		if !errors.Is(err, archive.ErrModified) {
+			return next, merged, err
+		}
+	}
+	return loc, nil, fmt.Errorf("supersede incomplete capture s3://%s/%s: changed by other attempts %d times in a row", loc.Bucket, loc.Key, maxMerges)
+}
+
+// Incomplete returns the archived incomplete capture of the failure hy describes, for
+// Hydrator.Resume; nil when there is none (no object yet, or a complete one).
+func (c *Capture) Incomplete(ctx context.Context, hy archive.Hydration) (*archive.Document, error) {
+	key := archive.Key(hy, c.archive.Prefix())
+	s, err := c.archive.Summarize(ctx, key)
+	var nf *s3types.NotFound
+	switch {
+	case errors.As(err, &nf):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case s.Status != archive.StatusIncomplete:
+		return nil, nil
+	}
+	doc, err := c.archive.Get(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("read incomplete capture: %w", err)
+	}
+	return doc, nil
 }
 
 func (c *Capture) queuedBefore(ctx context.Context, loc archive.Location) (string, error) {

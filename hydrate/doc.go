@@ -13,12 +13,28 @@
 // Error contract. Hydrate returns a *NotAllowedError for a stream outside the
 // allowlist (before any call is made), a *MappingError for a failure no event source
 // mapping vouches for, an *envelope.ParseError for bad input (an S3 payload record
-// that is not the failure's included), and
-// otherwise only transient errors worth retrying: anything the stream could not give
-// (trimmed, deleted, access denied, deadline) is a gap in the document, never an error,
-// so the failure itself is still archived and queued. Handler.Handle logs each item's
-// outcome once and returns the error for non-SQS inputs, so that Lambda retries the
-// invocation and finally parks it in the function's own OnFailure destination; for SQS
-// inputs it answers with batchItemFailures instead. Capture is idempotent per failure:
-// a retry finds the archive object and its queued tag and continues with the next step.
+// that is not the failure's included), and otherwise only transient errors worth
+// retrying. What the stream could not give is a gap in the document, never an error:
+// a final gap (batch.Gap.Final: trimmed, shard-ended) for records proven gone, a
+// transient one for everything else (access or KMS denied, throttled, deadline, short
+// read, stream not found), which makes the document incomplete.
+//
+// Capture.Run queues and announces only complete captures (final gaps allowed). An
+// incomplete one is archived (StatusIncomplete), so what was read is kept at once,
+// and Run returns an *IncompleteError naming the missing ranges; the next attempt
+// (Handler: Capture.Incomplete, then Hydrator.Resume) reads only what it misses,
+// merges (union of records by sequence and sub-sequence number) and overwrites the
+// incomplete object with If-Match on its ETag, until it is complete; only then is it
+// queued, once. A complete archive is never overwritten; a
+// repeated delivery of it is a duplicate. A failure is identified by consumer
+// (function ARN without qualifier), stream, shard and range (archive.Key).
+//
+// Handler.Handle logs each item's outcome once and returns the error for non-SQS
+// inputs, so that Lambda retries the invocation and finally parks it in the
+// function's own OnFailure destination; for SQS inputs it answers with
+// batchItemFailures listing every item not completely captured. Items are taken in
+// turn, each with the whole time left; after the first, an item with less than it
+// needs (HandlerOptions.ItemTime, or the longest item so far) is handed back
+// unstarted with a *DeferredError. A dry run (no Capture) returns an
+// *IncompleteError for an incomplete document too.
 package hydrate

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/streamdlq/streamdlq/archive/batch"
 
@@ -37,6 +38,12 @@ type HandlerOptions struct {
 	Clock   Clock // the time source; the wall clock by default
 	// Clients the handler calls; NewFromConfig builds those left nil.
 	Clients Clients
+	// ItemTime is the least time an input item is started with after the first (which
+	// always starts, so every invocation makes progress): the longest item so far
+	// raises it. An item with less time left is handed back unstarted (a
+	// *DeferredError: an SQS batch item failure) instead of being cut short by the
+	// deadline. Default 15 s.
+	ItemTime time.Duration
 }
 
 // Handler is the hydrate Lambda function: on-failure records in (SNS, SQS, S3, direct,
@@ -50,7 +57,7 @@ type Handler struct {
 
 // NewHandler returns a Handler. With capture nil it only hydrates (dry run).
 func NewHandler(h *Hydrator, capture *Capture, objects getObjectAPI, optFns ...func(*HandlerOptions)) *Handler {
-	opts := HandlerOptions{Clock: clock.Real}
+	opts := HandlerOptions{Clock: clock.Real, ItemTime: captureReserve}
 	for _, fn := range optFns {
 		fn(&opts)
 	}
@@ -85,18 +92,7 @@ func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) (any, err
 		log.Error().Err(err).Str("errorType", errorType(err)).Msg("input refused")
 		return nil, err
 	}
-	allowed := h.allowlist(ctx)
-	var resp Response
-	var sqsFailures []events.SQSBatchItemFailure
-	var errs []error
-	for _, it := range in.Items {
-		o, err := h.process(ctx, it, allowed)
-		resp.Outcomes = append(resp.Outcomes, o)
-		if err != nil {
-			errs = append(errs, err)
-			sqsFailures = append(sqsFailures, events.SQSBatchItemFailure{ItemIdentifier: it.ID})
-		}
-	}
+	resp, sqsFailures, errs := h.items(ctx, in.Items, h.allowlist(ctx))
 	if in.Kind == envelope.KindSQS {
 		return events.SQSEventResponse{BatchItemFailures: sqsFailures}, nil
 	}
@@ -104,6 +100,59 @@ func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) (any, err
 		return resp, errs[0] // keeps its type, which Lambda reports as errorType
 	}
 	return resp, errors.Join(errs...)
+}
+
+// items processes the items in turn, each with the whole time left; after the first,
+// one with less time left than an item needs is handed back unstarted.
+func (h *Handler) items(ctx context.Context, items []envelope.Item, allowed Allowlist) (Response, []events.SQSBatchItemFailure, []error) {
+	var resp Response
+	var failed []events.SQSBatchItemFailure
+	var errs []error
+	var longest time.Duration
+	for i, it := range items {
+		var o Outcome
+		var err error
+		if need := max(longest, h.opts.ItemTime); i > 0 && !hasTime(ctx, need) {
+			o, err = deferItem(ctx, it, need)
+		} else {
+			start := h.opts.Clock.Now()
+			o, err = h.process(ctx, it, allowed)
+			longest = max(longest, h.opts.Clock.Now().Sub(start))
+		}
+		resp.Outcomes = append(resp.Outcomes, o)
+		if err != nil {
+			errs = append(errs, err)
+			failed = append(failed, events.SQSBatchItemFailure{ItemIdentifier: it.ID})
+		}
+	}
+	return resp, failed, errs
+}
+
+// DeferredError reports an input item handed back without being started: the time
+// left in the invocation was less than an item needs. For SQS it is a batch item
+// failure, so the message comes back; nothing was read or written for it.
+type DeferredError struct {
+	ID   string
+	Left time.Duration // time left when the item came up
+	Need time.Duration // what an item is given at least
+}
+
+func (e *DeferredError) Error() string {
+	return fmt.Sprintf("item %s not started: %s left, an item needs %s; handed back for the next delivery", e.ID, e.Left.Round(time.Millisecond), e.Need)
+}
+
+// hasTime reports whether ctx leaves at least need before its deadline.
+func hasTime(ctx context.Context, need time.Duration) bool {
+	deadline, ok := ctx.Deadline()
+	return !ok || time.Until(deadline) >= need
+}
+
+// deferItem hands an item back unstarted, logging it once.
+func deferItem(ctx context.Context, it envelope.Item, need time.Duration) (Outcome, error) {
+	deadline, _ := ctx.Deadline()
+	err := &DeferredError{ID: it.ID, Left: max(time.Until(deadline), 0), Need: need}
+	zerolog.Ctx(ctx).Warn().Str("item", it.ID).Err(err).Msg("item handed back")
+	return Outcome{ID: it.ID, Error: err.Error(), ErrorType: errorType(err)}, err
 }
 
 // process hydrates and captures one item, logging its outcome once.
@@ -119,6 +168,10 @@ func (h *Handler) process(ctx context.Context, it envelope.Item, allowed Allowli
 	if err != nil {
 		o.Error, o.ErrorType = err.Error(), errorType(err)
 		log.Error().Err(err).Str("errorType", o.ErrorType).Msg("failure not captured")
+		// What an incomplete attempt read is still shown (the CLI prints it).
+		if inc := (*IncompleteError)(nil); errors.As(err, &inc) && doc != nil && h.opts.Emit != nil {
+			h.opts.Emit(doc, captured)
+		}
 		return o, err
 	}
 	o.Captured = captured
@@ -146,12 +199,31 @@ func (h *Handler) run(ctx context.Context, it envelope.Item, allowed Allowlist) 
 			return nil, nil, err
 		}
 	}
-	doc, err := h.hydrator.Hydrate(ctx, f, allowed)
-	if err != nil || h.capture == nil {
+	prior, err := h.prior(ctx, f, allowed)
+	if err != nil {
+		return nil, nil, err
+	}
+	doc, err := h.hydrator.Resume(ctx, f, allowed, prior)
+	if err != nil {
 		return doc, nil, err
+	}
+	if h.capture == nil {
+		return doc, nil, incomplete(doc, "")
 	}
 	captured, err := h.capture.Run(ctx, doc)
 	return doc, &captured, err
+}
+
+// prior is the incomplete capture an earlier attempt archived for f, which this one
+// continues; nil when there is none, in a dry run, and for S3 payloads.
+func (h *Handler) prior(ctx context.Context, f *batch.Failure, allowed Allowlist) (*archive.Document, error) {
+	if h.capture == nil || f.Payload != nil {
+		return nil, nil
+	}
+	if err := h.hydrator.allow(f, allowed); err != nil {
+		return nil, err
+	}
+	return h.capture.Incomplete(ctx, h.hydrator.summary(f))
 }
 
 // fetch reads an S3 on-failure destination object and parses it.
@@ -237,7 +309,7 @@ func errorType(err error) string {
 // the wiring shared by the Lambda function and the CLI. With dryRun, nothing is
 // written anywhere.
 func NewFromConfig(cfg aws.Config, c Config, dryRun bool, optFns ...func(*HandlerOptions)) *Handler {
-	opts := HandlerOptions{Clock: clock.Real}
+	opts := HandlerOptions{Clock: clock.Real, ItemTime: captureReserve}
 	for _, fn := range optFns {
 		fn(&opts)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"os"
 	"slices"
 	"strings"
@@ -33,7 +34,18 @@ const fixtureStream = "arn:aws:kinesis:us-east-2:123456789012:stream/mystream"
 
 // shardOf serves seqs (one record each) from any iterator, and counts the iterators
 // asked for.
-func shardOf(iterators *atomic.Int32, seqs ...string) *testkit.FakeKinesis {
+// wholeBatch returns n sequence numbers from start to end inclusive: a shard holding
+// exactly the failed batch, so that its capture is complete.
+func wholeBatch(start, end string, n int) []string {
+	s, _ := new(big.Int).SetString(start, 10)
+	seqs := make([]string, 0, n)
+	for i := range n - 1 {
+		seqs = append(seqs, new(big.Int).Add(s, big.NewInt(int64(i))).String())
+	}
+	return append(seqs, end)
+}
+
+func fakeShard(iterators *atomic.Int32, seqs ...string) *testkit.FakeKinesis {
 	return &testkit.FakeKinesis{
 		GetShardIteratorFunc: func(context.Context, *kinesis.GetShardIteratorInput) (*kinesis.GetShardIteratorOutput, error) {
 			iterators.Add(1)
@@ -79,7 +91,7 @@ func errorLines(buf *bytes.Buffer) []string {
 
 func TestHandleRefusesBadInputOnce(t *testing.T) {
 	var iterators atomic.Int32
-	h := dryRunHandler(t, shardOf(&iterators))
+	h := dryRunHandler(t, fakeShard(&iterators))
 	ctx, logs := logged()
 	_, err := h.Handle(ctx, json.RawMessage(`{"Records":[{"secret-payload":`))
 	var pe *envelope.ParseError
@@ -117,7 +129,7 @@ func TestHandleSQSReportsBatchItemFailures(t *testing.T) {
 		t.Fatal(err)
 	}
 	var iterators atomic.Int32
-	h := dryRunHandler(t, shardOf(&iterators, info.KinesisBatchInfo.StartSequenceNumber, info.KinesisBatchInfo.EndSequenceNumber))
+	h := dryRunHandler(t, fakeShard(&iterators, wholeBatch(info.KinesisBatchInfo.StartSequenceNumber, info.KinesisBatchInfo.EndSequenceNumber, 500)...))
 	ctx, logs := logged()
 	resp, err := h.Handle(ctx, payload)
 	if err != nil {
@@ -182,7 +194,7 @@ func TestHandleCapturesOnceThroughClients(t *testing.T) {
 	h := hydrate.NewFromConfig(aws.Config{Region: "us-east-2"},
 		hydrate.Config{Allowed: allowed, ArchiveBucket: "archive", ArchivePrefix: "failures", DLQURL: "https://sqs/dlq", EventBus: "bus"}, false,
 		func(o *hydrate.HandlerOptions) {
-			o.Clients = hydrate.Clients{Kinesis: shardOf(&iterators, "49601189658422359378836298521827638475320189012309704722"),
+			o.Clients = hydrate.Clients{Kinesis: fakeShard(&iterators, wholeBatch("49601189658422359378836298521827638475320189012309704722", "49601189658422359378836298522902373528957594348623495186", 500)...),
 				S3: objects, SQS: dlq, EventBridge: bus}
 		})
 	event := onfailure.SNSEvent("arn:aws:sns:us-east-2:123456789012:on-failure", record)
@@ -198,7 +210,7 @@ func TestHandleCapturesOnceThroughClients(t *testing.T) {
 	if len(dlq.sent) != 1 || !strings.Contains(dlq.sent[0], fixtureStream) {
 		t.Errorf("DLQ: got %d messages, want 1 naming the stream", len(dlq.sent))
 	}
-	if want := []string{hydrate.DetailNotHydrated, hydrate.DetailNotHydrated}; !slices.Equal(bus.detailTypes, want) {
-		t.Errorf("events: got %v, want %v (1 of 500 records read: not hydrated, announced on each delivery)", bus.detailTypes, want)
+	if want := []string{hydrate.DetailHydrated, hydrate.DetailHydrated}; !slices.Equal(bus.detailTypes, want) {
+		t.Errorf("events: got %v, want %v (all 500 records read: hydrated, announced on each delivery)", bus.detailTypes, want)
 	}
 }

@@ -51,16 +51,25 @@ func New(cfg aws.Config, c Config) *Hydrator {
 }
 
 // Hydrate returns the hydrated failure document for f. Parts of the range that could
-// not be read are gaps in the document, not errors; a stream that cannot be read at
-// all gives a document with status unreadable. The error is a *NotAllowedError for a
-// refused stream, a *MappingError for a failure no event source mapping vouches for,
-// or a transient error worth retrying.
+// not be read are gaps in the document, not errors: final ones (trimmed, shard-ended)
+// for records proven gone, transient ones for everything else, including a stream
+// that refused the whole read (not found, access denied), which makes the document
+// incomplete (archive.StatusIncomplete). The caller decides what an incomplete
+// document means (Capture archives it and returns an *IncompleteError). The error is
+// a *NotAllowedError for a refused stream, a *MappingError for a failure no event
+// source mapping vouches for, or a transient error worth retrying.
 func (h *Hydrator) Hydrate(ctx context.Context, f *batch.Failure, allowed Allowlist) (*archive.Document, error) {
-	if allowed.Empty() {
-		allowed = h.allowed
-	}
-	if !allowed.Allows(f.StreamARN) {
-		return nil, &NotAllowedError{StreamARN: f.StreamARN, Allowed: allowed.String()}
+	return h.Resume(ctx, f, allowed, nil)
+}
+
+// Resume is Hydrate for a failure whose incomplete capture prior is archived (nil:
+// none): it reads only the parts prior still misses, each from just after the last
+// record prior holds before it, so that every attempt makes progress even on a range
+// too long to read in one. The document holds what this attempt read, with gaps only
+// inside those parts; Capture merges it into prior.
+func (h *Hydrator) Resume(ctx context.Context, f *batch.Failure, allowed Allowlist, prior *archive.Document) (*archive.Document, error) {
+	if err := h.allow(f, allowed); err != nil {
+		return nil, err
 	}
 	if h.mappings != nil {
 		if err := h.mappings.check(ctx, f); err != nil {
@@ -71,18 +80,23 @@ func (h *Hydrator) Hydrate(ctx context.Context, f *batch.Failure, allowed Allowl
 	if f.Payload != nil {
 		return doc, h.fromPayload(doc, f)
 	}
-	res, err := h.read(ctx, f)
-	var unreadable *stream.UnreadableError
-	switch {
-	case errors.As(err, &unreadable):
-		doc.Hydration.Gaps = []batch.Gap{{From: f.Start, To: f.End, Reason: batch.GapUnreadable, Detail: unreadable.Error()}}
-	case err != nil:
+	if err := h.readInto(ctx, doc, f, resumeRanges(f, prior)); err != nil {
 		return nil, err
-	default:
-		doc.Records, doc.Hydration.Gaps, doc.Hydration.Calls = res.Records, res.Gaps, res.Calls
 	}
 	h.finish(doc, f)
 	return doc, nil
+}
+
+// allow refuses a stream outside the allowlist (the configured one when allowed is
+// empty), before any call is made.
+func (h *Hydrator) allow(f *batch.Failure, allowed Allowlist) error {
+	if allowed.Empty() {
+		allowed = h.allowed
+	}
+	if !allowed.Allows(f.StreamARN) {
+		return &NotAllowedError{StreamARN: f.StreamARN, Allowed: allowed.String()}
+	}
+	return nil
 }
 
 // captureReserve is kept from the invocation's deadline for archiving, queueing and
@@ -90,19 +104,74 @@ func (h *Hydrator) Hydrate(ctx context.Context, f *batch.Failure, allowed Allowl
 // "deadline" gap for the unread rest instead of losing everything it read.
 const captureReserve = 15 * time.Second
 
-func (h *Hydrator) read(ctx context.Context, f *batch.Failure) (stream.Result, error) {
+// readInto reads ranges of f's shard into doc. A range the stream refuses as a whole
+// becomes a transient unreadable gap; any other error is returned for a retry.
+func (h *Hydrator) readInto(ctx context.Context, doc *archive.Document, f *batch.Failure, ranges []stream.Range) error {
 	if deadline, ok := ctx.Deadline(); ok {
 		reserve := min(captureReserve, time.Until(deadline)/4)
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-reserve))
 		defer cancel()
 	}
-	r := stream.Range{StreamARN: f.StreamARN, ShardID: f.ShardID, Start: f.Start, End: f.End, BatchSize: f.BatchSize, Region: f.Region}
+	hy := &doc.Hydration
+	for _, r := range ranges {
+		res, err := h.read(ctx, f, r)
+		var unreadable *stream.UnreadableError
+		switch {
+		case errors.As(err, &unreadable):
+			hy.Gaps = append(hy.Gaps, batch.Gap{From: r.Start, To: r.End, Reason: batch.GapUnreadable, Detail: unreadable.Error()})
+		case err != nil:
+			return err
+		}
+		doc.Records = append(doc.Records, res.Records...)
+		hy.Gaps = append(hy.Gaps, res.Gaps...)
+		hy.Calls += res.Calls
+	}
+	return nil
+}
+
+func (h *Hydrator) read(ctx context.Context, f *batch.Failure, r stream.Range) (stream.Result, error) {
 	ar := h.readers.forAccountRegion(f.AccountID, f.Region)
 	if f.Source == batch.SourceDynamoDB {
 		return ar.dynamodb.Read(ctx, r)
 	}
 	return ar.kinesis.Read(ctx, r)
+}
+
+// resumeRanges are the parts of f's range to read: all of it, or, with an incomplete
+// prior capture, its transient gaps, each read after the last record prior holds
+// before it. A count mismatch cannot be placed, and a gap with no record before it
+// (other than at the start) has no safe position to resume from: both read it all.
+func resumeRanges(f *batch.Failure, prior *archive.Document) []stream.Range {
+	whole := stream.Range{StreamARN: f.StreamARN, ShardID: f.ShardID, Start: f.Start, End: f.End, BatchSize: f.BatchSize, Region: f.Region}
+	if prior == nil {
+		return []stream.Range{whole}
+	}
+	missing := batch.Transient(prior.Hydration.Gaps)
+	if len(missing) == 0 {
+		return []stream.Range{whole}
+	}
+	var out []stream.Range
+	for _, g := range missing {
+		r := whole
+		r.Start, r.End, r.BatchSize = g.From, g.To, 0
+		r.After = lastBefore(prior.Records, g.From)
+		if g.Reason == batch.GapCountMismatch || (r.After == "" && g.From != f.Start) {
+			return []stream.Range{whole}
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// lastBefore is the sequence number of the last record before seq, "" when none.
+func lastBefore(recs []batch.Record, seq string) string {
+	for i := len(recs) - 1; i >= 0; i-- {
+		if s := recs[i].SequenceNumber(); stream.CompareSequence(s, seq) < 0 {
+			return s
+		}
+	}
+	return ""
 }
 
 // fromPayload takes the records an S3 on-failure destination object carries: no
@@ -136,29 +205,38 @@ func (h *Hydrator) summary(f *batch.Failure) archive.Hydration {
 	}
 	return archive.Hydration{
 		Source: string(f.Source), StreamARN: f.StreamARN, ShardID: f.ShardID,
-		Start: f.Start, End: f.End, Condition: f.Condition,
+		Start: f.Start, End: f.End, Condition: f.Condition, FunctionARN: archive.UnqualifiedARN(f.FunctionARN),
 		FirstArrival: first.UTC(), Expected: f.BatchSize, From: "stream",
 	}
 }
 
-// finish sets the counts and the status. A range that held more records than the
-// consumer saw (filter criteria, parallel lanes) keeps them all; one that held fewer
-// with no gap found is reported as a gap over the whole range, never as complete.
-func (h *Hydrator) finish(doc *archive.Document, f *batch.Failure) {
+// finish dates the document and settles its counts and status.
+func (h *Hydrator) finish(doc *archive.Document, _ *batch.Failure) {
+	doc.Hydration.HydratedAt = h.clock.Now().UTC()
+	settle(doc)
+}
+
+// settle sets the counts and the status from the records and the gaps. A range that
+// held more records than the consumer saw (filter criteria, parallel lanes) keeps them
+// all; one that held fewer with no gap found is reported as a transient count-mismatch
+// gap over the whole range, never as complete. Any transient gap makes the document
+// incomplete.
+func settle(doc *archive.Document) {
 	hy := &doc.Hydration
 	hy.Fetched = len(doc.Records)
-	hy.HydratedAt = h.clock.Now().UTC()
 	parents := distinctParents(doc.Records)
+	if len(hy.Gaps) == 0 && hy.Expected > 0 && parents < hy.Expected {
+		hy.Gaps = []batch.Gap{{From: hy.Start, To: hy.End, Reason: batch.GapCountMismatch,
+			Detail: fmt.Sprintf("read %d records, the consumer was given %d", parents, hy.Expected)}}
+	}
 	switch {
+	case !hy.Complete():
+		hy.Status = archive.StatusIncomplete
 	case hy.Fetched == 0 && len(hy.Gaps) > 0:
 		hy.Status = archive.StatusUnreadable
 	case len(hy.Gaps) > 0:
 		hy.Status = archive.StatusPartial
-	case f.BatchSize > 0 && parents < f.BatchSize:
-		hy.Gaps = []batch.Gap{{From: f.Start, To: f.End, Reason: batch.GapCountMismatch,
-			Detail: fmt.Sprintf("read %d records, the consumer was given %d", parents, f.BatchSize)}}
-		hy.Status = archive.StatusPartial
-	case parents > f.BatchSize && f.BatchSize > 0:
+	case parents > hy.Expected && hy.Expected > 0:
 		hy.Status = archive.StatusMoreThanBatch
 	default:
 		hy.Status = archive.StatusComplete

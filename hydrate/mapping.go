@@ -14,6 +14,7 @@ import (
 	pipestypes "github.com/aws/aws-sdk-go-v2/service/pipes/types"
 
 	"github.com/streamdlq/streamdlq/archive/batch"
+	"github.com/streamdlq/streamdlq/internal/clock"
 )
 
 type listMappingsAPI interface {
@@ -61,7 +62,7 @@ type mappingCheck struct {
 	inputs map[string]bool
 	client func(account, region string) listMappingsAPI
 	pipes  func(account, region string) describePipeAPI
-	now    func() time.Time
+	clock  clock.Clock
 
 	mu    sync.Mutex
 	cache map[string]mappingResult
@@ -73,7 +74,7 @@ type mappingResult struct {
 }
 
 func newMappingCheck(inputs []string, client func(account, region string) listMappingsAPI, pipes func(account, region string) describePipeAPI) *mappingCheck {
-	m := &mappingCheck{inputs: map[string]bool{}, client: client, pipes: pipes, now: time.Now, cache: map[string]mappingResult{}}
+	m := &mappingCheck{inputs: map[string]bool{}, client: client, pipes: pipes, clock: clock.Real, cache: map[string]mappingResult{}}
 	for _, in := range inputs {
 		m.inputs[in] = true
 	}
@@ -87,7 +88,7 @@ func (m *mappingCheck) check(ctx context.Context, f *batch.Failure) error {
 	m.mu.Lock()
 	r, ok := m.cache[key]
 	m.mu.Unlock()
-	if ok && m.now().Sub(r.at) < mappingTTL {
+	if ok && m.clock.Now().Sub(r.at) < mappingTTL {
 		return asError(r.err)
 	}
 	merr, err := m.lookup(ctx, f)
@@ -95,7 +96,7 @@ func (m *mappingCheck) check(ctx context.Context, f *batch.Failure) error {
 		return err
 	}
 	m.mu.Lock()
-	m.cache[key] = mappingResult{err: merr, at: m.now()}
+	m.cache[key] = mappingResult{err: merr, at: m.clock.Now()}
 	m.mu.Unlock()
 	return asError(merr)
 }

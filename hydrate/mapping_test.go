@@ -15,6 +15,7 @@ import (
 	pipestypes "github.com/aws/aws-sdk-go-v2/service/pipes/types"
 
 	"github.com/streamdlq/streamdlq/archive/batch"
+	"github.com/streamdlq/streamdlq/internal/testkit"
 )
 
 type fakePipes struct {
@@ -107,7 +108,8 @@ func TestMappingCheckCaches(t *testing.T) {
 	}}
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	m := newMappingCheck([]string{mapTopic}, func(string, string) listMappingsAPI { return api }, nil)
-	m.now = func() time.Time { return now }
+	clk := testkit.NewSimClock(now)
+	m.clock = clk
 	ctx := context.Background()
 
 	fail = errors.New("throttled")
@@ -124,7 +126,7 @@ func TestMappingCheckCaches(t *testing.T) {
 	if calls != 2 {
 		t.Errorf("got %d List calls, want 2 (the failed one, then one cached)", calls)
 	}
-	now = now.Add(mappingTTL)
+	clk.Advance(mappingTTL)
 	if err := m.check(ctx, mappingFailure(mapFunction)); err != nil || calls != 3 {
 		t.Errorf("after the TTL: got %v and %d calls, want a fresh List (3)", err, calls)
 	}

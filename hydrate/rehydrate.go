@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/streamdlq/streamdlq/archive/batch"
+	"github.com/streamdlq/streamdlq/internal/clock"
 	"github.com/streamdlq/streamdlq/internal/envelope"
 )
 
@@ -75,7 +76,7 @@ type Rehydrator struct {
 	queue      failureQueueAPI
 	parking    sendMessageAPI
 	parkingURL string
-	now        func() time.Time
+	clock      clock.Clock
 	// retention returns how long f's stream keeps records.
 	retention func(ctx context.Context, f *batch.Failure) (time.Duration, error)
 }
@@ -93,7 +94,7 @@ type RehydrateReport struct {
 // NewRehydrator returns a Rehydrator that runs messages through h. Without parkingURL
 // nothing is parked: what would be stays on the queue.
 func NewRehydrator(h *Handler, queue failureQueueAPI, parking sendMessageAPI, parkingURL string) *Rehydrator {
-	r := &Rehydrator{handler: h, queue: queue, parking: parking, parkingURL: parkingURL, now: time.Now}
+	r := &Rehydrator{handler: h, queue: queue, parking: parking, parkingURL: parkingURL, clock: clock.Real}
 	r.retention = func(ctx context.Context, f *batch.Failure) (time.Duration, error) {
 		return streamRetention(ctx, h.hydrator.readers.forAccountRegion(f.AccountID, f.Region).summary, f)
 	}
@@ -211,7 +212,7 @@ func permanent(err error) bool {
 // expired says why m can no longer be hydrated completely — every failure in it is
 // past its stream's retention, or the message nears the queue's own retention — or "".
 func (r *Rehydrator) expired(ctx context.Context, m *sqstypes.Message) string {
-	now := r.now()
+	now := r.clock.Now()
 	if sent := sentAt(*m); sent.Unix() > 0 && now.Sub(sent) > maxMessageAge {
 		return fmt.Sprintf("on the failure queue since %s, near its 14-day retention", sent.UTC().Format(time.RFC3339))
 	}

@@ -20,6 +20,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/streamdlq/streamdlq/archive/batch"
+	"github.com/streamdlq/streamdlq/internal/testkit"
 )
 
 // fakeQueue is the failure queue and the parking queue: it hands out msgs once and
@@ -90,7 +91,7 @@ func rehydrator(t *testing.T, q *fakeQueue, allowed string, listErr error, now t
 		}}
 	}
 	r := NewRehydrator(NewHandler(h, nil, nil), q, q, parkingURL)
-	r.now = func() time.Time { return now }
+	r.clock = testkit.NewSimClock(now)
 	r.retention = func(context.Context, *batch.Failure) (time.Duration, error) { return 24 * time.Hour, nil }
 	return r
 }

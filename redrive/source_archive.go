@@ -68,10 +68,18 @@ func (s *ArchiveSource) next(ctx context.Context, _ time.Duration) ([]*unit, err
 		u.doc, u.err = s.archive.Get(ctx, obj.Key)
 		var fe *archive.FormatError
 		u.permanent = errors.As(u.err, &fe)
+		if u.err == nil && !u.doc.Hydration.Complete() {
+			u.err, u.permanent = errIncomplete, true
+		}
 		units = append(units, u)
 	}
 	return units, nil
 }
+
+// errIncomplete refuses an archived capture that still has transient gaps: the
+// hydrator supersedes it and queues the complete one, so redriving it now would
+// deliver its records twice.
+var errIncomplete = errors.New("incomplete capture (transient gaps): it is redriven from the DLQ once a later attempt completes it")
 
 // settle changes nothing: the archive is the record of what failed.
 func (s *ArchiveSource) settle(_ context.Context, _ *unit, v verdict) (verdict, error) {

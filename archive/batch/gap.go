@@ -1,15 +1,27 @@
 package batch
 
-// Gap reasons.
+// Gap reasons. A gap is final when its records are proven gone from the stream
+// (trimmed, shard-ended): no later read can find them. Every other reason is
+// transient: the records may still be in the stream, and a later attempt that reads
+// them supersedes the capture that has the gap.
 const (
-	// GapTrimmed: the records were past the stream's retention period when read.
+	// GapTrimmed (final): the records were past the stream's retention period when
+	// read: the first record the stream returned from its trim horizon lay past them,
+	// or DynamoDB Streams answered TrimmedDataAccessException.
 	GapTrimmed = "trimmed"
-	// GapUnreadable: the range could not be read at all (stream deleted, access denied,
-	// deadline reached); Detail says why.
+	// GapShardEnded (final): the shard is closed and its last record lies before the
+	// range's end, so nothing more can exist in that part of the range.
+	GapShardEnded = "shard-ended"
+	// GapUnreadable (transient): the stream did not give the records: access or its
+	// KMS key denied, stream not found, throttled or cut by the deadline, too many
+	// empty pages; Detail says why.
 	GapUnreadable = "unreadable"
-	// GapCountMismatch: fewer records were read than the consumer was given, and no
-	// reader error explains it; the whole range is named since the missing records
-	// cannot be placed.
+	// GapShortRead (transient): the reader reached the open shard's tip (a caught-up
+	// page) before the range's end.
+	GapShortRead = "short-read"
+	// GapCountMismatch (transient): fewer records were read than the consumer was
+	// given, and no reader error explains it; the whole range is named since the
+	// missing records cannot be placed.
 	GapCountMismatch = "count-mismatch"
 )
 
@@ -20,4 +32,22 @@ type Gap struct {
 	To     string `json:"to"`
 	Reason string `json:"reason"`
 	Detail string `json:"detail,omitempty"`
+}
+
+// Final reports whether the gap's records are proven gone from the stream, so that no
+// later attempt can read them. Only final gaps may remain in a complete capture.
+func (g Gap) Final() bool {
+	return g.Reason == GapTrimmed || g.Reason == GapShardEnded
+}
+
+// Transient returns the gaps that are not final, in order: the parts of a range a
+// later attempt must read again. It returns nil when there are none.
+func Transient(gaps []Gap) []Gap {
+	var out []Gap
+	for _, g := range gaps {
+		if !g.Final() {
+			out = append(out, g)
+		}
+	}
+	return out
 }

@@ -91,9 +91,14 @@ func hydrateEvent(ctx context.Context, cfg aws.Config, c hydrate.Config, payload
 	})
 	_, err := h.Handle(ctx, payload)
 	var pe *envelope.ParseError
+	var ie *hydrate.IncompleteError
 	switch {
 	case errors.As(err, &pe):
 		return usageError{err}
+	case errors.As(err, &ie):
+		if len(missing) == 0 {
+			missing = append(missing, err.Error())
+		}
 	case err != nil && (ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded)):
 		missing = append(missing, fmt.Sprintf("not captured when the --timeout of %v ran out: %v", timeout, err))
 	case err != nil:

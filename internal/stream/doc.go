@@ -11,9 +11,13 @@
 // GetRecords (Limit 10,000 for Kinesis, 1,000 for DynamoDB Streams) until it reads a
 // record at or past End, the shard ends (NextShardIterator nil: Result.ShardClosed, as
 // records after a split live in child shards and were never part of the batch), or
-// Kinesis reports an empty page at the tip (MillisBehindLatest 0). Empty pages behind
-// the tip are followed; MaxEmptyPages of them in a row end the read with an unreadable
-// gap. Only records with Start <= sequence number <= End are kept, compared as numbers.
+// Kinesis reports an empty page at the tip (MillisBehindLatest 0). A read that stops
+// before End is never silently short: a closed shard whose last record lies before End
+// leaves a final batch.GapShardEnded for the rest (nothing more can exist there), and
+// the tip reached before End a transient batch.GapShortRead. Empty pages behind the
+// tip are followed; MaxEmptyPages of them in a row end the read with a transient
+// unreadable gap. Only records with Start <= sequence number <= End are kept,
+// compared as numbers.
 // A contiguous Kinesis range of N records costs 1 + ceil(N/10,000) calls. Result.Calls
 // counts every GetShardIterator and GetRecords call the reader made, including its own
 // retries, but not the SDK retryer's attempts inside one call.
@@ -43,11 +47,14 @@
 //
 // # Error contract
 //
-// Read returns partial data whenever it has any. A trimmed range, a deadline reached
-// (batch.Gap{batch.GapUnreadable, Detail "deadline"}) and a refusal after some records were read
-// are gaps with a nil error. When nothing could be read because the stream refused
-// for good (not found, access or KMS denied, invalid argument), Read returns an
-// *UnreadableError with the Range and a Reason. Any other error (a cancelled ctx, a
+// Read returns partial data whenever it has any. Gaps say whether their records are
+// proven gone (batch.Gap.Final: trimmed, shard-ended) or may still be read by a later
+// attempt (unreadable, short-read). A trimmed range, a deadline reached
+// (batch.Gap{batch.GapUnreadable, Detail "deadline"}) and a refusal after some records
+// were read are gaps with a nil error. When nothing could be read because the stream
+// refused (not found, access or KMS denied, invalid argument), Read returns an
+// *UnreadableError with the Range and a Reason; that is not proof that the records
+// are gone, and callers treat it as transient. Any other error (a cancelled ctx, a
 // transient failure the SDK gave up on) is returned wrapped, together with the
 // records read so far, for the caller to retry the whole read. Payloads are never
 // logged.

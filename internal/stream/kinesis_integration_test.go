@@ -198,8 +198,10 @@ func TestKinesisReadClosedParent(t *testing.T) {
 		t.Fatalf("Read: %v", err)
 	}
 	assertRecords(t, res.Records, before[5:], r)
-	if !res.ShardClosed || len(res.Gaps) != 0 {
-		t.Errorf("got closed %v gaps %v, want true, none", res.ShardClosed, res.Gaps)
+	// Nothing can follow the closed parent's last record: the rest is a final gap.
+	wantGaps := []batch.Gap{{From: seqAdd(before[len(before)-1].seq, 1), To: r.End, Reason: batch.GapShardEnded}}
+	if !res.ShardClosed || len(res.Gaps) != 1 || res.Gaps[0].From != wantGaps[0].From || res.Gaps[0].To != wantGaps[0].To || res.Gaps[0].Reason != wantGaps[0].Reason {
+		t.Errorf("got closed %v gaps %+v, want true, %+v", res.ShardClosed, res.Gaps, wantGaps)
 	}
 }
 

@@ -22,9 +22,10 @@ const (
 )
 
 // UnreadableError reports a range of which nothing could be read because the stream
-// refused it for good: stream or shard not found, access (or its KMS key) denied, an
-// argument it rejects. Retrying will not help; the caller records the whole range as
-// unreadable.
+// refused it: stream or shard not found, access (or its KMS key) denied, an argument
+// it rejects. A retry does not help until the cause is fixed (a policy, a key grant),
+// but none of these proves the records gone, so the caller records the whole range as
+// a transient unreadable gap and fails the attempt.
 type UnreadableError struct {
 	Range  Range
 	Reason string
@@ -121,12 +122,18 @@ func (r Range) validate() error {
 		return fmt.Errorf("bad sequence numbers %q..%q", r.Start, r.End)
 	case CompareSequence(r.Start, r.End) > 0:
 		return fmt.Errorf("start %s is after end %s", r.Start, r.End)
+	case r.After != "" && (!ValidSequence(r.After) || CompareSequence(r.After, r.Start) >= 0):
+		return fmt.Errorf("bad resume point %q before start %s", r.After, r.Start)
 	}
 	return nil
 }
 
 func (s *scan[T]) run(ctx context.Context) error {
-	if err := s.open(ctx, position{kind: atSeq, seq: s.r.Start}); err != nil {
+	first := position{kind: atSeq, seq: s.r.Start}
+	if s.r.After != "" {
+		first, s.last = position{kind: afterSeq, seq: s.r.After}, s.r.After
+	}
+	if err := s.open(ctx, first); err != nil {
 		return err
 	}
 	for !s.done {
@@ -304,17 +311,29 @@ func (s *scan[T]) advance(p page[T]) {
 	}
 	switch {
 	case p.next == nil:
-		s.res.ShardClosed, s.done = true, true
+		s.res.ShardClosed = true
+		s.short(batch.GapShardEnded, "the closed shard ends before the range's end")
 	case len(p.records) > 0:
 		s.empty = 0
 	case p.caughtUp:
-		s.done = true
+		s.short(batch.GapShortRead, "caught up with the shard's tip before the range's end")
 	default:
 		if s.empty++; s.empty >= s.opt.maxEmptyPages {
 			s.stop(batch.GapUnreadable, fmt.Sprintf("%d empty pages in a row", s.empty))
 		}
 	}
 	s.it = p.next
+}
+
+// short ends a read that ran out of shard before End. A pending trim is settled by
+// run as trimmed (nothing after the trim horizon); otherwise the unread rest is a gap
+// with reason, never a silently short result.
+func (s *scan[T]) short(reason, detail string) {
+	if s.trimFrom != "" {
+		s.done = true
+		return
+	}
+	s.stop(reason, detail)
 }
 
 // next is the first sequence number not yet accounted for.

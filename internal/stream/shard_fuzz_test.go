@@ -14,7 +14,8 @@ import (
 // FuzzReadLoop checks the loop's promise on arbitrary shards and fault patterns: the
 // records that come back are exactly the retained ones in the range, in order, once
 // each, and the trimmed part of the range is one gap with the right bounds, however
-// pages, expiries, throttles and empty pages fall.
+// pages, expiries, throttles and empty pages fall; a range running past the shard's
+// last record ends with a gap for the rest, never silently short.
 func FuzzReadLoop(f *testing.F) {
 	f.Add(uint8(30), uint8(7), uint8(3), uint8(20), uint8(0), uint8(0), false, uint16(0b0101), uint16(0b1010), uint8(0), uint8(0))
 	f.Add(uint8(30), uint8(5), uint8(3), uint8(200), uint8(10), uint8(2), true, uint16(0), uint16(0), uint8(12), uint8(2))
@@ -61,7 +62,7 @@ func FuzzReadLoop(f *testing.F) {
 			want = append(want, seqAt(i))
 		}
 		assertSeqs(t, seqs(res.Records), want)
-		checkTrimGap(t, res.Gaps, r, first, s.trimmed, int(n))
+		checkGaps(t, res.Gaps, r, first, int(b), s.trimmed, int(n), closed)
 		// A closed shard is read to its end unless End or a record past it comes first.
 		if wantClosed := closed && (int(b) >= int(n) || s.trimmed == int(n)); res.ShardClosed != wantClosed {
 			t.Errorf("shard closed: got %v, want %v", res.ShardClosed, wantClosed)
@@ -69,21 +70,40 @@ func FuzzReadLoop(f *testing.F) {
 	})
 }
 
-// checkTrimGap wants one trimmed gap from Start to just before the horizon's first
-// record (or End) when Start is before the horizon, and no gap otherwise.
-func checkTrimGap(t *testing.T, gaps []batch.Gap, r Range, first, horizon, n int) {
+// checkGaps wants one trimmed gap from Start to just before the horizon's first
+// record (or End) when Start is before the horizon, and, when End lies past the
+// shard's last record and the trim did not run to End, a gap for the rest: final
+// (shard-ended) on a closed shard, transient (short-read) on an open one.
+func checkGaps(t *testing.T, gaps []batch.Gap, r Range, first, last, horizon, n int, closed bool) {
 	t.Helper()
-	if first >= horizon || first >= n {
-		if len(gaps) != 0 {
-			t.Fatalf("gaps: got %+v, want none", gaps)
+	var want []batch.Gap
+	trimToEnd := false
+	if first < horizon && first < n {
+		to := r.End
+		if horizon < n && CompareSequence(seqAt(horizon), r.End) <= 0 {
+			to = seqAdd(seqAt(horizon), -1)
+		} else {
+			trimToEnd = true
 		}
-		return
+		want = append(want, batch.Gap{From: r.Start, To: to, Reason: batch.GapTrimmed})
 	}
-	to := r.End
-	if horizon < n && CompareSequence(seqAt(horizon), r.End) <= 0 {
-		to = seqAdd(seqAt(horizon), -1)
+	if last >= n && !trimToEnd {
+		from := r.Start
+		if max(first, horizon) <= n-1 {
+			from = seqAdd(seqAt(n-1), 1)
+		}
+		reason := batch.GapShortRead
+		if closed {
+			reason = batch.GapShardEnded
+		}
+		want = append(want, batch.Gap{From: from, To: r.End, Reason: reason})
 	}
-	if len(gaps) != 1 || gaps[0].From != r.Start || gaps[0].To != to || gaps[0].Reason != batch.GapTrimmed {
-		t.Fatalf("gaps: got %+v, want one trimmed gap %s..%s", gaps, r.Start, to)
+	if len(gaps) != len(want) {
+		t.Fatalf("gaps: got %+v, want %+v", gaps, want)
+	}
+	for i := range want {
+		if g := gaps[i]; g.From != want[i].From || g.To != want[i].To || g.Reason != want[i].Reason {
+			t.Fatalf("gaps: got %+v, want %+v", gaps, want)
+		}
 	}
 }

@@ -47,16 +47,18 @@ func TestReadLoop(t *testing.T) {
 		calls  int
 		closed bool
 	}{
-		"one page":                  {shard: func() *fakeShard { return newFakeShard(30) }, r: rangeOf(3, 27), want: wantSeqs(3, 27), calls: 2},
-		"pages, last one partial":   {shard: func() *fakeShard { return newFakeShard(25) }, opt: limit10, r: rangeOf(0, 24), want: wantSeqs(0, 24), calls: 4},
-		"pages, exact multiple":     {shard: func() *fakeShard { return newFakeShard(20) }, opt: limit10, r: rangeOf(0, 19), want: wantSeqs(0, 19), calls: 3},
-		"inside a longer shard":     {shard: func() *fakeShard { return newFakeShard(40) }, opt: limit10, r: rangeOf(5, 17), want: wantSeqs(5, 17), calls: 3},
-		"longer than batch size":    {shard: func() *fakeShard { return newFakeShard(12) }, r: Range{StreamARN: "s", ShardID: "sh", Start: seqAt(0), End: seqAt(9), BatchSize: 3}, want: wantSeqs(0, 9), calls: 2},
-		"start between records":     {shard: func() *fakeShard { return newFakeShard(10) }, r: Range{StreamARN: "s", ShardID: "sh", Start: seqAdd(seqAt(2), 3), End: seqAt(6)}, want: wantSeqs(3, 6), calls: 2},
-		"single record":             {shard: func() *fakeShard { return newFakeShard(10) }, r: rangeOf(4, 4), want: wantSeqs(4, 4), calls: 2},
-		"empty page mid-range":      {shard: func() *fakeShard { s := newFakeShard(20); s.emptyAt[10] = 2; return s }, opt: limit10, r: rangeOf(0, 19), want: wantSeqs(0, 19), calls: 5},
-		"tip before end":            {shard: func() *fakeShard { return newFakeShard(10) }, r: Range{StreamARN: "s", ShardID: "sh", Start: seqAt(0), End: seqAdd(seqAt(9), 100)}, want: wantSeqs(0, 9), calls: 3},
-		"closed shard before end":   {shard: func() *fakeShard { s := newFakeShard(10); s.closed = true; return s }, r: Range{StreamARN: "s", ShardID: "sh", Start: seqAt(2), End: seqAdd(seqAt(9), 100)}, want: wantSeqs(2, 9), calls: 2, closed: true},
+		"one page":                {shard: func() *fakeShard { return newFakeShard(30) }, r: rangeOf(3, 27), want: wantSeqs(3, 27), calls: 2},
+		"pages, last one partial": {shard: func() *fakeShard { return newFakeShard(25) }, opt: limit10, r: rangeOf(0, 24), want: wantSeqs(0, 24), calls: 4},
+		"pages, exact multiple":   {shard: func() *fakeShard { return newFakeShard(20) }, opt: limit10, r: rangeOf(0, 19), want: wantSeqs(0, 19), calls: 3},
+		"inside a longer shard":   {shard: func() *fakeShard { return newFakeShard(40) }, opt: limit10, r: rangeOf(5, 17), want: wantSeqs(5, 17), calls: 3},
+		"longer than batch size":  {shard: func() *fakeShard { return newFakeShard(12) }, r: Range{StreamARN: "s", ShardID: "sh", Start: seqAt(0), End: seqAt(9), BatchSize: 3}, want: wantSeqs(0, 9), calls: 2},
+		"start between records":   {shard: func() *fakeShard { return newFakeShard(10) }, r: Range{StreamARN: "s", ShardID: "sh", Start: seqAdd(seqAt(2), 3), End: seqAt(6)}, want: wantSeqs(3, 6), calls: 2},
+		"single record":           {shard: func() *fakeShard { return newFakeShard(10) }, r: rangeOf(4, 4), want: wantSeqs(4, 4), calls: 2},
+		"empty page mid-range":    {shard: func() *fakeShard { s := newFakeShard(20); s.emptyAt[10] = 2; return s }, opt: limit10, r: rangeOf(0, 19), want: wantSeqs(0, 19), calls: 5},
+		"tip before end": {shard: func() *fakeShard { return newFakeShard(10) }, r: Range{StreamARN: "s", ShardID: "sh", Start: seqAt(0), End: seqAdd(seqAt(9), 100)}, want: wantSeqs(0, 9), calls: 3,
+			gaps: []batch.Gap{{From: seqAdd(seqAt(9), 1), To: seqAdd(seqAt(9), 100), Reason: batch.GapShortRead, Detail: "caught up with the shard's tip before the range's end"}}},
+		"closed shard before end": {shard: func() *fakeShard { s := newFakeShard(10); s.closed = true; return s }, r: Range{StreamARN: "s", ShardID: "sh", Start: seqAt(2), End: seqAdd(seqAt(9), 100)}, want: wantSeqs(2, 9), calls: 2, closed: true,
+			gaps: []batch.Gap{{From: seqAdd(seqAt(9), 1), To: seqAdd(seqAt(9), 100), Reason: batch.GapShardEnded, Detail: "the closed shard ends before the range's end"}}},
 		"closed shard, end reached": {shard: func() *fakeShard { s := newFakeShard(10); s.closed = true; return s }, r: rangeOf(2, 9), want: wantSeqs(2, 9), calls: 2},
 		"too many empty pages": {
 			shard: func() *fakeShard { s := newFakeShard(20); s.emptyAt[10] = 5; return s },
@@ -375,5 +377,29 @@ func TestSeqAdd(t *testing.T) {
 				t.Errorf("got %v, want %v", got, c.want)
 			}
 		})
+	}
+}
+
+// A read resumed after a known record starts AFTER_SEQUENCE_NUMBER it, never at a
+// made-up Start that Kinesis could refuse (and that a refusal would make look trimmed).
+func TestReadResumesAfterRecord(t *testing.T) {
+	s := newFakeShard(12)
+	r := Range{StreamARN: "s", ShardID: "sh", Start: seqAdd(seqAt(4), 1), End: seqAt(9), After: seqAt(4)}
+	res, err := NewKinesisReader(s.client()).Read(context.Background(), r)
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	assertSeqs(t, seqs(res.Records), wantSeqs(5, 9))
+	if len(res.Gaps) != 0 {
+		t.Errorf("gaps: got %+v, want none", res.Gaps)
+	}
+	if it := s.iterators[0]; it.ShardIteratorType != types.ShardIteratorTypeAfterSequenceNumber || aws.ToString(it.StartingSequenceNumber) != seqAt(4) {
+		t.Errorf("first iterator: got %s %s, want AFTER_SEQUENCE_NUMBER %s", it.ShardIteratorType, aws.ToString(it.StartingSequenceNumber), seqAt(4))
+	}
+	bad := r
+	bad.After = r.End
+	var ue *UnreadableError
+	if _, err := NewKinesisReader(s.client()).Read(context.Background(), bad); !errors.As(err, &ue) {
+		t.Errorf("resume point past start: got %v, want *UnreadableError", err)
 	}
 }

@@ -8,6 +8,11 @@ type Range struct {
 	ShardID   string
 	// Start and End are inclusive sequence numbers: decimal strings of up to 128 bits.
 	Start, End string
+	// After, when set, is a record known to lie before Start (the last one an earlier
+	// read got): the read begins AFTER_SEQUENCE_NUMBER After instead of
+	// AT_SEQUENCE_NUMBER Start, since Start itself need not be a record the stream
+	// accepts as a position. Records up to Start are still skipped.
+	After string
 	// BatchSize is what the consumer was given; used only to cross-check the count.
 	BatchSize int
 	// Region is the stream's region, copied into each record's awsRegion.

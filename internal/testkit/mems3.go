@@ -57,7 +57,8 @@ func (m *MemS3) PutObject(_ context.Context, in *s3.PutObjectInput, _ ...func(*s
 func (m *MemS3) HeadObject(_ context.Context, in *s3.HeadObjectInput, _ ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
 	o, err := m.get(aws.ToString(in.Bucket), aws.ToString(in.Key))
 	if err != nil {
-		return nil, err
+		// A HEAD response has no body to name the error: the SDK says NotFound.
+		return nil, responseError(http.StatusNotFound, &types.NotFound{Message: aws.String("in memory")})
 	}
 	return &s3.HeadObjectOutput{ContentLength: aws.Int64(int64(len(o.body))), Metadata: o.metadata, ContentEncoding: o.encoding}, nil
 }
@@ -121,15 +122,21 @@ func (m *MemS3) get(bucket, key string) (memObject, error) {
 	defer m.mu.Unlock()
 	o, ok := m.objects[bucket+"/"+key]
 	if !ok {
-		return memObject{}, statusError(http.StatusNotFound, "NoSuchKey")
+		return memObject{}, responseError(http.StatusNotFound, &types.NoSuchKey{Message: aws.String("in memory")})
 	}
 	return o, nil
 }
 
 // statusError is an S3 error as the SDK returns it: an HTTP status under an API error.
 func statusError(status int, code string) error {
+	return responseError(status, fmt.Errorf("%s (in memory)", code))
+}
+
+// responseError wraps err, a modelled error or a plain one, in the HTTP response
+// error the SDK returns, so errors.As finds both the status and the type.
+func responseError(status int, err error) error {
 	return &awshttp.ResponseError{ResponseError: &smithyhttp.ResponseError{
 		Response: &smithyhttp.Response{Response: &http.Response{StatusCode: status}},
-		Err:      fmt.Errorf("%s (in memory)", code),
+		Err:      err,
 	}}
 }

@@ -77,8 +77,9 @@ func Nth[In any](fn func(in In) (any, error), calls ...int) func(*middleware.Sta
 // safe for concurrent use.
 type Calls struct {
 	mu   sync.Mutex
-	n    map[string]int // operation → calls made
-	fail map[string]int // operation → how many more calls to fail
+	n    map[string]int   // operation → calls made
+	fail map[string]int   // operation → how many more calls to fail
+	errs map[string]error // operation → the error they fail with; a generic one if unset
 }
 
 // Add is the APIOptions entry.
@@ -100,19 +101,26 @@ func (c *Calls) note(op string) error {
 	c.n[op]++
 	if c.fail[op] > 0 {
 		c.fail[op]--
+		if err := c.errs[op]; err != nil {
+			return err
+		}
 		return fmt.Errorf("injected fault in %s", op)
 	}
 	return nil
 }
 
 // FailNext fails the next n calls of op before they are sent.
-func (c *Calls) FailNext(op string, n int) {
+func (c *Calls) FailNext(op string, n int) { c.FailNextWith(op, n, nil) }
+
+// FailNextWith fails the next n calls of op with err (a generic error when nil), as
+// the service would answer them: the SDK's retryer and our classifiers see it.
+func (c *Calls) FailNextWith(op string, n int, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.fail == nil {
-		c.fail = map[string]int{}
+		c.fail, c.errs = map[string]int{}, map[string]error{}
 	}
-	c.fail[op] = n
+	c.fail[op], c.errs[op] = n, err
 }
 
 // Count returns how many calls of op were made.

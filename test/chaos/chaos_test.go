@@ -25,7 +25,7 @@ var (
 // injected at every SDK call, and fails on any record lost, any duplicate no fault
 // explains, any key delivered out of order, and any payload in the logs.
 func TestChaos(t *testing.T) {
-	cfg := testkit.Config(t, testkit.Kinesis, testkit.Moto)
+	cfg := testkit.Config(t, testkit.Kinesis, testkit.DynamoDB, testkit.DynamoDBStreams, testkit.Moto)
 	logs := &testkit.SyncBuffer{}
 	ctx := zerolog.New(logs).Level(zerolog.DebugLevel).WithContext(context.Background())
 	w, err := chaos.NewWorld(ctx, cfg, testkit.Name(t, "chaos"))

@@ -35,10 +35,24 @@ const (
 	Trimmed   Class = "trimmed"          // the run's first records are past retention
 	Crash     Class = "crash"            // the process dies at its k-th SDK call
 	Duplicate Class = "sns duplicate"    // SNS delivers an on-failure message twice
+	// Denied: Kinesis reads refused (KMS access denied) after one small page in the
+	// first one or two attempts of each invocation, then allowed: a transient refusal
+	// that clears.
+	Denied Class = "denied, then fixed"
+	// TwoConsumers: two consumer functions fail on the same range; each failure must
+	// be captured, queued and redriven on its own.
+	TwoConsumers Class = "two consumers"
+	// SQSBatch: the on-failure records (up to 10 failures) reach the hydrate function
+	// as SQS batches of up to 10 under a short deadline; what it hands back comes
+	// again, up to sqsReceives times, and then goes to its failure queue.
+	SQSBatch Class = "sqs batch, short deadline"
+	// DynamoDBSource: the records are writes to a DynamoDB table, read back from its
+	// stream, and redriven to an SQS queue.
+	DynamoDBSource Class = "dynamodb source"
 )
 
 // Classes lists every class in table order.
-var Classes = []Class{Retryable, Throttle, Timeout, Permanent, Expired, Trimmed, Crash, Duplicate}
+var Classes = []Class{Retryable, Throttle, Timeout, Permanent, Expired, Trimmed, Crash, Duplicate, Denied, TwoConsumers, SQSBatch, DynamoDBSource}
 
 // callClasses fail single attempts at random.
 var callClasses = []Class{Retryable, Throttle, Timeout, Permanent, Expired}
@@ -64,6 +78,8 @@ type Injector struct {
 	crashAt int // attempt at which the current process dies; 0: it does not
 	cancel  context.CancelCauseFunc
 	trim    *testkit.Retention
+	deny    *denial
+	source  string // the source stream, whose reads a denial refuses
 
 	Injected  map[Class]int // faults injected, by class
 	AfterSend int           // faults injected after the service processed the call
@@ -141,6 +157,9 @@ func (i *Injector) decide(service, op string) *fault {
 // acted on.
 func (i *Injector) Middleware(stack *middleware.Stack) error {
 	if err := testkit.Middleware("chaosTrim", i.trimMiddleware)(stack); err != nil {
+		return err
+	}
+	if err := stack.Initialize.Add(middleware.InitializeMiddlewareFunc("chaosDeny", i.denyMiddleware), middleware.Before); err != nil {
 		return err
 	}
 	return stack.Deserialize.Add(middleware.DeserializeMiddlewareFunc("chaosFaults",

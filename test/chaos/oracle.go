@@ -56,14 +56,25 @@ type found struct {
 	archived  map[string]bool // sequence numbers in archive objects
 	gaps      []batch.Gap     // gaps of archived failures
 	parked    []batch.Failure
+	// trimmed are the records trimmed before any attempt could read them: the only
+	// ones a gap may account for.
+	trimmed map[string]bool
+	// consumers is how many consumers failed on each range: each record is due once
+	// per consumer on the target.
+	consumers int
 }
 
 // check reads back the target stream, the queues and the archive with clean clients
 // and classifies each record the run wrote.
 func (w *World) check(ctx context.Context, e *runEnv, recs []written) error {
-	f := found{delivered: map[string]int{}, queued: map[string]bool{}, archived: map[string]bool{}}
+	f := found{delivered: map[string]int{}, queued: map[string]bool{}, archived: map[string]bool{}, trimmed: e.trimmed, consumers: e.consumers}
 	steps := []func() error{
-		func() error { return w.readTarget(ctx, &f) },
+		func() error {
+			if e.from.queue != "" {
+				return w.readTargetQueue(ctx, e.from.queue, &f)
+			}
+			return w.readTarget(ctx, &f)
+		},
 		func() error { return w.settled(ctx, e.q.dlq, e.q.parking) },
 		func() error { return w.readQueue(ctx, e.q.dlq, &f) },
 		func() error { return w.readQueue(ctx, e.q.parking, &f) },
@@ -81,17 +92,18 @@ func (w *World) check(ctx context.Context, e *runEnv, recs []written) error {
 
 func classify(r *Run, recs []written, f found) {
 	explained := r.AfterSend > 0 || r.Injected[Crash] > 0
+	due := max(f.consumers, 1)
 	for _, rec := range recs {
 		r.Records++
 		n := f.delivered[string(rec.data)]
 		switch {
-		case n > 0:
+		case n >= due:
 			r.Delivered++
-			if n > 1 {
-				r.Duplicates += n - 1
+			if n > due {
+				r.Duplicates += n - due
 				if !explained {
-					r.Unexplained += n - 1
-					r.Problems = append(r.Problems, fmt.Sprintf("record %d (%s) delivered %d times with no crash or after-send fault", rec.index, rec.seq, n))
+					r.Unexplained += n - due
+					r.Problems = append(r.Problems, fmt.Sprintf("record %d (%s) delivered %d times (%d consumers) with no crash or after-send fault", rec.index, rec.seq, n, due))
 				}
 			}
 		case f.queued[rec.seq]:
@@ -101,14 +113,18 @@ func classify(r *Run, recs []written, f found) {
 			}
 		case parkedHas(f.parked, rec.seq):
 			r.Parked++
-		case gapHas(f.gaps, rec.seq):
+		case f.trimmed[rec.seq] && finalGapHas(f.gaps, rec.seq):
 			r.Gapped++
+		case gapHas(f.gaps, rec.seq) != nil:
+			r.Lost++ // it was in the stream when the first attempt ran: no gap excuses it
+			g := gapHas(f.gaps, rec.seq)
+			r.Problems = append(r.Problems, fmt.Sprintf("record %d (%s) lost: in a %s gap (%s) though it was in the stream at the first attempt", rec.index, rec.seq, g.Reason, g.Detail))
 		case f.archived[rec.seq]:
 			r.Lost++ // the redrive reads the DLQ: a record only in the archive is never redriven
 			r.Problems = append(r.Problems, fmt.Sprintf("record %d (%s) lost: archived, but neither queued nor delivered", rec.index, rec.seq))
 		default:
 			r.Lost++
-			r.Problems = append(r.Problems, fmt.Sprintf("record %d (%s) lost: not delivered, queued, parked or in a gap", rec.index, rec.seq))
+			r.Problems = append(r.Problems, fmt.Sprintf("record %d (%s) lost: delivered %d of %d times, not queued, parked or in a gap", rec.index, rec.seq, n, due))
 		}
 	}
 	r.OutOfOrder = outOfOrder(recs, f.order)
@@ -126,9 +142,20 @@ func parkedHas(parked []batch.Failure, seq string) bool {
 	return false
 }
 
-func gapHas(gaps []batch.Gap, seq string) bool {
-	for _, g := range gaps {
+// gapHas returns the archived gap holding seq, or nil.
+func gapHas(gaps []batch.Gap, seq string) *batch.Gap {
+	for i, g := range gaps {
 		if stream.CompareSequence(g.From, seq) <= 0 && stream.CompareSequence(seq, g.To) <= 0 {
+			return &gaps[i]
+		}
+	}
+	return nil
+}
+
+// finalGapHas reports whether a final gap (records proven gone) holds seq.
+func finalGapHas(gaps []batch.Gap, seq string) bool {
+	for _, g := range gaps {
+		if g.Final() && stream.CompareSequence(g.From, seq) <= 0 && stream.CompareSequence(seq, g.To) <= 0 {
 			return true
 		}
 	}

@@ -29,8 +29,23 @@ func TestClassify(t *testing.T) {
 		},
 		"queued, parked and in a gap": {
 			f: found{delivered: map[string]int{}, queued: map[string]bool{"10": true}, archived: map[string]bool{"10": true},
-				parked: []batch.Failure{{Start: "15", End: "25"}}, gaps: []batch.Gap{{From: "30", To: "30", Reason: batch.GapTrimmed}}},
+				parked: []batch.Failure{{Start: "15", End: "25"}}, gaps: []batch.Gap{{From: "30", To: "30", Reason: batch.GapTrimmed}},
+				trimmed: map[string]bool{"30": true}},
 			want: Tally{Records: 3, Queued: 1, Parked: 1, Gapped: 1},
+		},
+		"in a transient gap": {
+			f: found{delivered: map[string]int{"r0": 1, "r1": 1}, gaps: []batch.Gap{{From: "30", To: "30", Reason: batch.GapUnreadable, Detail: "deadline"}},
+				trimmed: map[string]bool{"30": true}},
+			want: Tally{Records: 3, Delivered: 2, Lost: 1},
+		},
+		"trimmed after the first attempt could read it": {
+			f:    found{delivered: map[string]int{"r0": 1, "r1": 1}, gaps: []batch.Gap{{From: "30", To: "30", Reason: batch.GapTrimmed}}},
+			want: Tally{Records: 3, Delivered: 2, Lost: 1},
+		},
+		"in a short-read gap": {
+			f: found{delivered: map[string]int{"r0": 1, "r1": 1}, gaps: []batch.Gap{{From: "25", To: "35", Reason: batch.GapShortRead}},
+				trimmed: map[string]bool{}},
+			want: Tally{Records: 3, Delivered: 2, Lost: 1},
 		},
 		"archived but not queued": {
 			f:    found{delivered: map[string]int{"r0": 1, "r1": 1}, archived: map[string]bool{"30": true}},

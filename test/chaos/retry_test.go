@@ -32,12 +32,12 @@ func TestRetryQueuesWhatWasArchived(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs, err := w.write(ctx, 1, rand.New(rand.NewPCG(1, 1)), plan{records: 6, failures: 1, keys: 2})
-	if err != nil {
+	recs := w.records(1, rand.New(rand.NewPCG(1, 1)), plan{records: 6, failures: 1, keys: 2})
+	if err := w.write(ctx, recs); err != nil {
 		t.Fatal(err)
 	}
-	later, err := w.write(ctx, 2, rand.New(rand.NewPCG(2, 1)), plan{records: 1, failures: 1, keys: 1})
-	if err != nil {
+	later := w.records(2, rand.New(rand.NewPCG(2, 1)), plan{records: 1, failures: 1, keys: 1})
+	if err := w.write(ctx, later); err != nil {
 		t.Fatal(err)
 	}
 	payload := onfailure.SNSEvent(topicARN, onfailure.Record(onfailure.Batch{Source: "kinesis", StreamARN: w.source,

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -72,6 +73,9 @@ type plan struct {
 	keys       int
 	maxMessage int // the DLQ's MaximumMessageSize
 	lateDup    bool
+	consumers  int   // consumer functions failing on each range
+	denied     int   // attempts of each invocation refused, with Denied
+	pageLimit  int32 // GetRecords Limit, with Denied
 }
 
 func newPlan(rng *rand.Rand, s Settings) plan {
@@ -85,7 +89,29 @@ func newPlan(rng *rand.Rand, s Settings) plan {
 	if rng.IntN(4) == 0 {
 		p.maxMessage = 2048 // most documents become claim checks
 	}
+	p.consumers = 1
+	if p.enabled[TwoConsumers] {
+		p.consumers = 2
+	}
+	if p.enabled[Denied] {
+		p.denied, p.pageLimit = 1+rng.IntN(2), int32(1+rng.IntN(4))
+	}
+	if p.enabled[SQSBatch] {
+		p.failures = min(p.records, 2+rng.IntN(maxSQSBatch-1))
+	}
+	if p.enabled[DynamoDBSource] {
+		// Trimming and the denial are played on Kinesis calls only.
+		delete(p.enabled, Trimmed)
+		delete(p.enabled, Denied)
+	}
 	return p
+}
+
+// consumerARNs are the functions whose batches fail; a run uses the first
+// plan.consumers of them.
+var consumerARNs = []string{
+	"arn:aws:lambda:us-east-1:000000000000:function:consumer",
+	"arn:aws:lambda:us-east-1:000000000000:function:second-consumer:live",
 }
 
 // Run plays one seeded run: records written, their batch given up on, the on-failure
@@ -112,18 +138,34 @@ func (w *World) Run(ctx context.Context, seed int64, s Settings) (*Run, error) {
 		return nil, err
 	}
 	defer w.deleteQueues(ctx, q)
-	recs, err := w.write(ctx, seed, rng, p)
+	from := source{kind: "kinesis", arn: w.source, shard: w.sourceShard, route: redrive.PrefixKinesis + w.target}
+	recs := w.records(seed, rng, p)
+	if p.enabled[DynamoDBSource] {
+		from, err = w.dynamoDBSource(ctx, name, recs)
+		defer w.dropDynamoDBSource(ctx, from)
+	} else {
+		err = w.write(ctx, recs)
+	}
 	if err != nil {
 		return nil, err
 	}
+	cut(rng, recs, p.failures)
 	for _, rec := range recs {
 		r.Payloads = append(r.Payloads, rec.data)
 	}
+	trimmed := map[string]bool{}
 	if p.enabled[Trimmed] && len(recs) > 1 {
 		t := 1 + rng.IntN(len(recs)-1)
-		inj.Trim(w.source, w.sourceShard, recs[t].seq, recs[t-1].seq)
+		inj.Trim(from.arn, from.shard, recs[t].seq, recs[t-1].seq)
+		for _, rec := range recs[:t] {
+			trimmed[rec.seq] = true
+		}
 	}
-	env := &runEnv{World: w, inj: inj, cfg: w.faulty(inj), q: q, prefix: name, run: r}
+	inj.source = from.arn
+	if p.enabled[Denied] {
+		inj.Deny(p.denied, p.pageLimit)
+	}
+	env := &runEnv{World: w, inj: inj, cfg: w.faulty(inj), q: q, prefix: name, run: r, trimmed: trimmed, consumers: p.consumers, from: from}
 	if err := env.play(ctx, recs, p); err != nil {
 		return nil, err
 	}
@@ -131,31 +173,60 @@ func (w *World) Run(ctx context.Context, seed int64, s Settings) (*Run, error) {
 	return r, w.check(ctx, env, recs)
 }
 
-// write puts the run's records on the source stream. Each payload carries a secret
-// the log scan looks for.
-func (w *World) write(ctx context.Context, seed int64, rng *rand.Rand, p plan) ([]written, error) {
+// records draws the run's records. Each payload carries a secret the log scan looks
+// for.
+func (w *World) records(seed int64, rng *rand.Rand, p plan) []written {
 	recs := make([]written, p.records)
-	entries := make([]ktypes.PutRecordsRequestEntry, p.records)
 	for i := range recs {
 		recs[i] = written{index: i, key: fmt.Sprintf("key-%d", rng.IntN(p.keys)),
 			data: fmt.Appendf(nil, `{"run":%d,"i":%d,"secret":"s3cr3t-%d-%d-%x"}`, seed, i, seed, i, rng.Uint64())}
-		entries[i] = ktypes.PutRecordsRequestEntry{Data: recs[i].data, PartitionKey: aws.String(recs[i].key)}
+	}
+	return recs
+}
+
+// write puts the run's records on the Kinesis source stream.
+func (w *World) write(ctx context.Context, recs []written) error {
+	entries := make([]ktypes.PutRecordsRequestEntry, len(recs))
+	for i, r := range recs {
+		entries[i] = ktypes.PutRecordsRequestEntry{Data: r.data, PartitionKey: aws.String(r.key)}
 	}
 	out, err := w.k.PutRecords(ctx, &kinesis.PutRecordsInput{StreamARN: &w.source, Records: entries})
 	if err != nil || aws.ToInt32(out.FailedRecordCount) > 0 {
-		return nil, fmt.Errorf("put records: %v (%d failed)", err, aws.ToInt32(out.FailedRecordCount))
-	}
-	cut := len(recs)
-	if p.failures == 2 && len(recs) > 1 {
-		cut = 1 + rng.IntN(len(recs)-1)
+		return fmt.Errorf("put records: %v (%d failed)", err, aws.ToInt32(out.FailedRecordCount))
 	}
 	for i, e := range out.Records {
 		recs[i].seq = aws.ToString(e.SequenceNumber)
-		if i >= cut {
-			recs[i].failure = 1
+	}
+	return nil
+}
+
+// cut gives the records, in order, to p.failures failed batches.
+func cut(rng *rand.Rand, recs []written, failures int) {
+	starts := failureStarts(rng, len(recs), failures)
+	for i := range recs {
+		for _, s := range starts {
+			if i >= s {
+				recs[i].failure++
+			}
 		}
 	}
-	return recs, nil
+}
+
+// failureStarts cuts n records into k contiguous failed batches (k <= n), returning
+// where batches 1..k-1 start.
+func failureStarts(rng *rand.Rand, n, k int) []int {
+	switch {
+	case k <= 1 || n <= 1:
+		return nil
+	case k == 2:
+		return []int{1 + rng.IntN(n-1)}
+	}
+	starts := rng.Perm(n - 1)[:min(k, n)-1]
+	for i := range starts {
+		starts[i]++
+	}
+	slices.Sort(starts)
+	return starts
 }
 
 // runEnv is what a run's steps share.
@@ -166,59 +237,88 @@ type runEnv struct {
 	q      queues
 	prefix string
 	run    *Run
+	// trimmed are the records trimmed before the first attempt.
+	trimmed   map[string]bool
+	consumers int
+	from      source
+}
+
+// source is the stream a run's records are written to and read back from, and the
+// redrive target they go to.
+type source struct {
+	kind, arn, shard string
+	route            string // redrive target spec
+	table, queue     string // DynamoDB runs: the table and the target queue
 }
 
 // play delivers the on-failure records and redrives; SNS duplicates come right away
 // or after the redrive, when the first copy's message is long gone from the DLQ.
 func (e *runEnv) play(ctx context.Context, recs []written, p plan) error {
-	var late [][]byte
-	for f := 0; f <= recs[len(recs)-1].failure; f++ {
-		payload := e.onFailure(recs, f)
-		copies := 1
+	var now, late []json.RawMessage
+	if p.consumers > 1 {
+		e.inj.count(TwoConsumers)
+	}
+	for f := 0; f < p.consumers*(recs[len(recs)-1].failure+1); f++ {
+		rec := e.onFailure(recs, f/p.consumers, consumerARNs[f%p.consumers])
+		now = append(now, rec)
 		if p.enabled[Duplicate] {
 			e.inj.count(Duplicate)
 			if !p.lateDup {
-				copies = 2
+				now = append(now, rec)
 			} else {
-				late = append(late, payload)
+				late = append(late, rec)
 			}
 		}
-		for range copies {
-			if err := e.invoke(ctx, payload); err != nil {
-				return err
-			}
-		}
+	}
+	deliver := e.deliverSNS
+	if p.enabled[SQSBatch] {
+		deliver = e.deliverSQS
+	}
+	if err := deliver(ctx, now); err != nil {
+		return err
 	}
 	if err := e.redrive(ctx); err != nil {
 		return err
 	}
-	for _, payload := range late {
-		if err := e.invoke(ctx, payload); err != nil {
+	return deliver(ctx, late)
+}
+
+// deliverSNS sends each on-failure record through SNS: one async invocation each.
+func (e *runEnv) deliverSNS(ctx context.Context, recs []json.RawMessage) error {
+	for _, rec := range recs {
+		if err := e.invoke(ctx, onfailure.SNSEvent(topicARN, rec)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (e *runEnv) onFailure(recs []written, f int) []byte {
+func (e *runEnv) onFailure(recs []written, f int, consumer string) json.RawMessage {
 	var mine []written
 	for _, r := range recs {
 		if r.failure == f {
 			mine = append(mine, r)
 		}
 	}
-	return onfailure.SNSEvent(topicARN, onfailure.Record(onfailure.Batch{Source: "kinesis", StreamARN: e.source,
-		ShardID: e.sourceShard, Start: mine[0].seq, End: mine[len(mine)-1].seq, BatchSize: len(mine),
-		Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}))
+	return onfailure.Record(onfailure.Batch{Source: e.from.kind, StreamARN: e.from.arn,
+		ShardID: e.from.shard, Start: mine[0].seq, End: mine[len(mine)-1].seq, BatchSize: len(mine),
+		FunctionARN: consumer, Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
+}
+
+func (e *runEnv) hydrateConfig() hydrate.Config {
+	c := hydrate.Config{ArchiveBucket: e.bucket, ArchivePrefix: e.prefix, DLQURL: e.q.dlq, EventBus: e.bus}
+	c.Allowed, _ = hydrate.ParseAllowlist(e.from.arn)
+	return c
 }
 
 // invoke is an asynchronous invocation of the hydrate function: each attempt in a
 // fresh process, up to Lambda's two retries, then the event is parked in the
 // function's OnFailure destination with its payload.
 func (e *runEnv) invoke(ctx context.Context, payload []byte) error {
-	c := hydrate.Config{ArchiveBucket: e.bucket, ArchivePrefix: e.prefix, DLQURL: e.q.dlq, EventBus: e.bus}
-	c.Allowed, _ = hydrate.ParseAllowlist(e.source)
+	c := e.hydrateConfig()
+	e.inj.Invocation()
 	for range asyncAttempts {
+		e.inj.Attempt()
 		pctx, done := e.inj.Process(ctx, hydrateMaxCalls)
 		_, err := hydrate.NewFromConfig(e.cfg, c, false).Handle(pctx, payload)
 		done()
@@ -279,7 +379,8 @@ func (e *runEnv) redriver() *redrive.Redriver {
 	})
 	return redrive.New(src, func(o *redrive.Options) {
 		o.Kinesis = kinesis.NewFromConfig(e.cfg)
-		o.Routes = []redrive.Route{{Pattern: e.source, Target: redrive.PrefixKinesis + e.target}}
+		o.SQS = sqsc
+		o.Routes = []redrive.Route{{Pattern: e.from.arn, Target: e.from.route}}
 		o.Budget, o.SafetyMargin = 10*time.Second, 0
 	})
 }
