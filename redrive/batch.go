@@ -144,6 +144,8 @@ func (d *deliverer) prefix(q *queue, ready []bool) []*item {
 			key = it.entry.Key
 		} else if it.entry.Key != key {
 			continue
+		} else if it.group != batch[0].group || (batch[0].callCap > 0 && len(batch) >= batch[0].callCap) {
+			break
 		}
 		c := d.lanes[it.entry.Lane]
 		if !ready[it.entry.Lane] || !c.canTake(it.entry.Size) || bytes+it.entry.Size > d.limits.MaxBytes {

@@ -34,6 +34,12 @@ type item struct {
 	state    itemState
 	attempts int   // failed attempts, throttles not counted
 	err      error // why it is not delivered
+	// group is the failure the record belongs to; callCap, when positive, is the most
+	// records a consumer invocation holds (the failed batch's size). A PrefixOfKey
+	// call never mixes records of two failures, so no batch is larger than the one
+	// that failed.
+	group   *unit
+	callCap int
 }
 
 // queue holds a call's candidates in their original order.

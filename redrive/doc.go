@@ -2,8 +2,11 @@
 //
 // A Redriver reads failures from a Source — the SQS DLQ (NewSQSSource) or the S3
 // archive (NewArchiveSource), both through package archive — keeps those the Filter
-// selects, routes each by its source stream to a Target (the source Kinesis stream by
-// default; a consumer Lambda function, an EventBridge bus or an SQS queue by Route),
+// selects, routes each by its source stream to a Target (by default the consumer
+// function that failed, named by the on-failure record's functionArn and invoked with
+// its qualifier — alias or version — or $LATEST when it has none; by Route the source
+// Kinesis stream, where every consumer of the stream sees the records again, another
+// function, an EventBridge bus or an SQS queue),
 // and sends the records in calls that keep the target's request limits, an adaptive
 // rate and each ordering key's order:
 //
@@ -13,7 +16,8 @@
 //     per entry or per call — cut the rate once per round trip.
 //   - Order: a Kinesis call holds one record per partition key (PutRecords does not
 //     stop at a failed record, so a later record of the key could overtake it); a
-//     Lambda call holds consecutive records of one shard, and a partial batch
+//     Lambda call holds consecutive records of one shard and one failure, never more
+//     than the failed batch held (the event its mapping sent), and a partial batch
 //     response leaves the named record and those after it undelivered. A record given
 //     up on blocks the later records of its key for the rest of the run.
 //   - Time: at ctx's deadline less SafetyMargin (or Budget) no new call starts; what
@@ -37,6 +41,7 @@
 // (missing resource, access denied) is a *TargetError; a record a target can never
 // take a *RejectedError; a consumer function's failure a *FunctionError; a record not
 // sent for want of time is left with ErrTimeBudget, one stuck behind its key's
-// undelivered record with ErrBlocked. A DynamoDB stream without a route is
-// ErrNoRoute. Payloads never appear in errors.
+// undelivered record with ErrBlocked. A failure without a usable target wraps
+// ErrNoRoute (ErrNoConsumer: it names no function; ErrDynamoDBToKinesis); it stays
+// queued and is counted as unroutable. Payloads never appear in errors.
 package redrive

@@ -22,8 +22,11 @@ type fakeFunction struct {
 	mu sync.Mutex
 	// delivered lists the records the function accepted, by recordID, in order.
 	delivered []string
-	// calls counts invocations.
-	calls int
+	// calls counts invocations; functions lists the function each one named (the
+	// path's FunctionName) and sizes its record count.
+	calls     int
+	functions []string
+	sizes     []int
 	// respond decides an invocation's answer from its records' ids and sequence
 	// numbers: a status, an X-Amz-Function-Error value and a body. Nil accepts all.
 	respond func(ids, seqs []string) (status int, functionError string, body string)
@@ -49,6 +52,8 @@ func (f *fakeFunction) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
+	f.functions = append(f.functions, strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/2015-03-31/functions/"), "/invocations"))
+	f.sizes = append(f.sizes, len(ids))
 	status, fnErr, resp := http.StatusOK, "", ""
 	if f.respond != nil {
 		status, fnErr, resp = f.respond(ids, seqs)

@@ -20,8 +20,8 @@ type Options struct {
 	Events  putEventsAPI
 	SQS     sendMessageBatchAPI
 
-	// Routes are tried in order; Kinesis failures without a match go back to their
-	// stream, DynamoDB ones are left with ErrNoRoute.
+	// Routes are tried in order; a failure without a match goes to its consumer
+	// function (SpecConsumer), or stays queued with ErrNoConsumer when it names none.
 	Routes []Route
 	Filter Filter
 	// DryRun reads and plans (per target: failures, records, bytes) but sends,
@@ -231,6 +231,9 @@ func (r *Redriver) settle(ctx context.Context, rep *Report, u *unit) error {
 	if !r.opts.DryRun {
 		_, rejected, left := u.counts()
 		rep.Left += rejected + left
+		if u.skip == skipTarget {
+			rep.Left += len(u.doc.Records)
+		}
 	}
 	return nil
 }

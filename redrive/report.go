@@ -2,6 +2,7 @@ package redrive
 
 import (
 	"io"
+	"slices"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -48,8 +49,9 @@ type Report struct {
 	Targets []TargetStats `json:"targets"`
 }
 
+// addError keeps err unless the report already holds the same message.
 func (r *Report) addError(err error) {
-	if err != nil && len(r.Errors) < maxReportErrors {
+	if err != nil && len(r.Errors) < maxReportErrors && !slices.Contains(r.Errors, err.Error()) {
 		r.Errors = append(r.Errors, err.Error())
 	}
 }

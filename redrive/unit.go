@@ -20,9 +20,15 @@ type unit struct {
 	permanent bool
 	// skip says why the unit was left untouched (filtered out, dry run); its items
 	// are nil.
-	skip     string
-	target   string
-	items    []*item
+	skip   string
+	target string
+	items  []*item
+	// consumer is the Lambda function ARN the failure names, empty when none;
+	// batchSize the size of the batch it failed on (0 when unknown).
+	consumer  string
+	batchSize int
+	// routeErr says why the unit has no target (wraps ErrNoRoute).
+	routeErr error
 	receives int            // SQS ApproximateReceiveCount
 	msg      *types.Message // the DLQ message, for the SQS source
 }

@@ -83,27 +83,60 @@ func TestVerdict(t *testing.T) {
 func TestRoute(t *testing.T) {
 	kin := archive.Hydration{Source: "kinesis", StreamARN: "arn:aws:kinesis:us-east-1:123456789012:stream/orders-eu"}
 	ddb := archive.Hydration{Source: "dynamodb", StreamARN: "arn:aws:dynamodb:us-east-1:123456789012:table/carts/stream/2024-01-01T00:00:00.000"}
+	fn := "arn:aws:lambda:us-east-1:123456789012:function:orders-consumer:live"
 	routes := []Route{
 		{Pattern: "carts", Target: "lambda:cart-consumer"},
 		{Pattern: "arn:aws:kinesis:*:*:stream/audit", Target: "events:audit-bus"},
 		{Pattern: "orders-*", Target: "kinesis"},
 	}
 	tests := map[string]struct {
-		routes  []Route
-		h       archive.Hydration
-		want    string
-		wantErr error
+		routes   []Route
+		h        archive.Hydration
+		consumer string
+		want     string
+		wantErr  error
 	}{
-		"kinesis default":       {h: kin, want: "kinesis:" + kin.StreamARN},
-		"kinesis by name glob":  {routes: routes, h: kin, want: "kinesis:" + kin.StreamARN},
-		"dynamodb by table":     {routes: routes, h: ddb, want: "lambda:cart-consumer"},
-		"dynamodb has no route": {h: ddb, wantErr: ErrNoRoute},
+		"kinesis default is the consumer":  {h: kin, consumer: fn, want: "lambda:" + fn},
+		"dynamodb default is the consumer": {h: ddb, consumer: fn, want: "lambda:" + fn},
+		"kinesis by name glob":             {routes: routes, h: kin, consumer: fn, want: "kinesis:" + kin.StreamARN},
+		"dynamodb by table":                {routes: routes, h: ddb, want: "lambda:cart-consumer"},
+		"no consumer, no route":            {h: kin, wantErr: ErrNoConsumer},
+		"consumer spec":                    {routes: []Route{{"*", "consumer"}}, h: ddb, consumer: fn, want: "lambda:" + fn},
+		"dynamodb to its source kinesis":   {routes: []Route{{"*", "kinesis"}}, h: ddb, consumer: fn, wantErr: ErrDynamoDBToKinesis},
+		"dynamodb to a kinesis stream":     {routes: []Route{{"*", "kinesis:arn:aws:kinesis:us-east-1:1:stream/x"}}, h: ddb, wantErr: ErrDynamoDBToKinesis},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			got, err := route(tt.routes, tt.h)
+			got, err := route(tt.routes, tt.h, tt.consumer)
 			if got != tt.want || !errors.Is(err, tt.wantErr) {
 				t.Errorf("got %q, %v, want %q, %v", got, err, tt.want, tt.wantErr)
+			}
+			if tt.wantErr != nil && !errors.Is(err, ErrNoRoute) {
+				t.Errorf("got %v, want it to wrap ErrNoRoute", err)
+			}
+		})
+	}
+}
+
+func TestReadFailureConsumer(t *testing.T) {
+	const stream = "arn:aws:kinesis:us-east-1:123456789012:stream/orders"
+	tests := map[string]struct {
+		ctx           string
+		wantConsumer  string
+		wantBatchSize int
+	}{
+		"qualified":   {ctx: `"requestContext":{"functionArn":"arn:aws:lambda:us-east-1:123456789012:function:c:live"}`, wantConsumer: "arn:aws:lambda:us-east-1:123456789012:function:c:live", wantBatchSize: 3},
+		"unqualified": {ctx: `"requestContext":{"functionArn":"arn:aws:lambda:us-east-1:123456789012:function:c"}`, wantConsumer: "arn:aws:lambda:us-east-1:123456789012:function:c", wantBatchSize: 3},
+		"pipe":        {ctx: `"context":{"partnerResourceArn":"arn:aws:pipes:us-east-1:123456789012:pipe/p"}`, wantBatchSize: 3},
+		"missing":     {ctx: `"requestContext":{}`, wantBatchSize: 3},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			raw := `{` + tt.ctx + `,"KinesisBatchInfo":{"shardId":"shardId-000000000000","startSequenceNumber":"1","endSequenceNumber":"3","batchSize":3,"streamArn":"` + stream + `"}}`
+			u := &unit{doc: &archive.Document{Failure: []byte(raw), Hydration: archive.Hydration{Expected: 7}}}
+			readFailure(u)
+			if u.consumer != tt.wantConsumer || u.batchSize != tt.wantBatchSize {
+				t.Errorf("got %q, %d, want %q, %d", u.consumer, u.batchSize, tt.wantConsumer, tt.wantBatchSize)
 			}
 		})
 	}
@@ -115,15 +148,18 @@ func TestParseRoute(t *testing.T) {
 		want    Route
 		wantErr bool
 	}{
-		"lambda":          {in: "carts=lambda:consumer", want: Route{"carts", "lambda:consumer"}},
-		"source stream":   {in: " orders-* = kinesis ", want: Route{"orders-*", "kinesis"}},
-		"sqs url":         {in: "x=sqs:https://sqs.us-east-1.amazonaws.com/1/q", want: Route{"x", "sqs:https://sqs.us-east-1.amazonaws.com/1/q"}},
-		"no target":       {in: "carts", wantErr: true},
-		"unknown kind":    {in: "carts=ftp:x", wantErr: true},
-		"empty lambda":    {in: "carts=lambda:", wantErr: true},
-		"bad glob":        {in: "[=kinesis", wantErr: true},
-		"empty pattern":   {in: "=kinesis", wantErr: true},
-		"kinesis arn too": {in: "a=kinesis:arn:aws:kinesis:us-east-1:1:stream/b", want: Route{"a", "kinesis:arn:aws:kinesis:us-east-1:1:stream/b"}},
+		"lambda":               {in: "carts=lambda:consumer", want: Route{"carts", "lambda:consumer"}},
+		"source stream":        {in: " orders-* = kinesis ", want: Route{"orders-*", "kinesis"}},
+		"sqs url":              {in: "x=sqs:https://sqs.us-east-1.amazonaws.com/1/q", want: Route{"x", "sqs:https://sqs.us-east-1.amazonaws.com/1/q"}},
+		"no target":            {in: "carts", wantErr: true},
+		"unknown kind":         {in: "carts=ftp:x", wantErr: true},
+		"empty lambda":         {in: "carts=lambda:", wantErr: true},
+		"bad glob":             {in: "[=kinesis", wantErr: true},
+		"empty pattern":        {in: "=kinesis", wantErr: true},
+		"kinesis arn too":      {in: "a=kinesis:arn:aws:kinesis:us-east-1:1:stream/b", want: Route{"a", "kinesis:arn:aws:kinesis:us-east-1:1:stream/b"}},
+		"consumer":             {in: "*=consumer", want: Route{"*", "consumer"}},
+		"dynamodb to kinesis":  {in: "arn:aws:dynamodb:*:*:table/carts/stream/*=kinesis", wantErr: true},
+		"dynamodb to a stream": {in: "arn:aws:dynamodb:*=kinesis:arn:aws:kinesis:us-east-1:1:stream/b", wantErr: true},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -20,7 +20,10 @@ func (e usageError) Unwrap() error { return e.err }
 func exitCode(err error) int {
 	var ue usageError
 	var na *hydrate.NotAllowedError
+	var left leftError
 	switch {
+	case errors.As(err, &left):
+		return exitLeft
 	case errors.As(err, &na):
 		return exitRefused
 	case errors.As(err, &ue):

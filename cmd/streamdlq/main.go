@@ -21,6 +21,7 @@ const (
 	exitFailed  = 1 // the work ran and something was not done (see stderr)
 	exitUsage   = 2 // bad flags, configuration or input
 	exitRefused = 3 // a stream outside the allowlist, or a claim check outside the archive
+	exitLeft    = 4 // redrive: records left undelivered or failures without a route; they stay queued
 )
 
 type command struct {

@@ -28,6 +28,9 @@ func TestExitCodes(t *testing.T) {
 		"ls without archive": {[]string{"ls"}, map[string]string{"STREAMDLQ_ARCHIVE_BUCKET": ""}, exitUsage, "no archive"},
 		"ls bad day":         {[]string{"ls", "--archive", "s3://b", "--since", "yesterday"}, nil, exitUsage, "want YYYY-MM-DD"},
 		"show needs a key":   {[]string{"show", "--archive", "s3://b"}, nil, exitUsage, "want 1 arguments"},
+		"dynamodb routed to kinesis": {[]string{"redrive", "--redrive-targets", "arn:aws:dynamodb:*:*:table/carts/stream/*=kinesis"},
+			map[string]string{"STREAMDLQ_DLQ_URL": "https://sqs.us-east-1.amazonaws.com/1/q", "STREAMDLQ_ARCHIVE_BUCKET": "b"}, exitUsage, "a DynamoDB failure cannot go to Kinesis"},
+		"redrive help warns of --to kinesis": {[]string{"redrive", "--help"}, nil, exitOK, "every consumer of the stream sees them again"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

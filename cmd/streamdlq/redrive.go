@@ -22,7 +22,7 @@ var redriveVars = map[string]string{
 	"STREAMDLQ_PARKING_QUEUE_URL": "parking queue for poison messages",
 	"STREAMDLQ_ARCHIVE_BUCKET":    "S3 bucket of the archive (claim checks, --from-archive)",
 	"STREAMDLQ_ARCHIVE_PREFIX":    "key prefix in the archive bucket",
-	"STREAMDLQ_REDRIVE_TARGETS":   "comma-separated PATTERN=TARGET routes (TARGET: kinesis, lambda:NAME, events:BUS, sqs:URL)",
+	"STREAMDLQ_REDRIVE_TARGETS":   "comma-separated PATTERN=TARGET routes (TARGET: consumer, kinesis, kinesis:ARN, lambda:NAME, events:BUS, sqs:URL); unrouted failures go to their consumer function",
 	"STREAMDLQ_REDRIVE_MAX_RATE":  "ceiling in records/s per target (Kinesis default: its open shards' capacity x share)",
 	"STREAMDLQ_REDRIVE_MAX_BYTES": "ceiling in bytes/s per target",
 	"STREAMDLQ_REDRIVE_SHARE":     "share of a Kinesis target's capacity to use, leaving the rest to live producers (default 0.5)",
@@ -37,7 +37,9 @@ func runRedrive(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fromArchive := fs.String("from-archive", "", "redrive from the archive instead: s3://BUCKET[/PREFIX]")
 	since := fs.String("since", "", "with --from-archive: first day (YYYY-MM-DD, UTC) of the failures")
 	until := fs.String("until", "", "with --from-archive: last day (YYYY-MM-DD, UTC)")
-	to := fs.String("to", "", "send every failure here: kinesis (its source stream), lambda:NAME, events:BUS or sqs:URL")
+	to := fs.String("to", "", "send every failure here instead of re-invoking the consumer function that failed (the default):\n"+
+		"consumer; kinesis (put back on its source stream: EVERY consumer of the stream sees the records again;\n"+
+		"DynamoDB failures are refused); kinesis:ARN; lambda:NAME; events:BUS; sqs:URL")
 	rate := fs.Float64("rate", 0, "starting rate in records/s")
 	streamFilter := fs.String("stream", "", "only failures of streams matching this glob (name or ARN)")
 	shard := fs.String("shard", "", "only failures of this shard")
@@ -47,7 +49,14 @@ func runRedrive(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	env := newEnvFlags(fs, redriveVars)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: streamdlq redrive [--from-queue URL | --from-archive s3://BUCKET/PREFIX --since DAY --until DAY]\n                        [--to kinesis|lambda:NAME|events:BUS|sqs:URL] [--rate N] [--dry-run]\n\nReplays failures to their targets under throttle awareness; a DLQ message is deleted only\nafter every record in it was delivered.\n\nflags:")
+		fmt.Fprintln(stderr, "usage: streamdlq redrive [--from-queue URL | --from-archive s3://BUCKET/PREFIX --since DAY --until DAY]\n                        [--to consumer|kinesis|lambda:NAME|events:BUS|sqs:URL] [--rate N] [--dry-run]\n\n"+
+			"Replays failures to their targets under throttle awareness; a DLQ message is deleted only\n"+
+			"after every record in it was delivered. By default each failure goes back to the consumer\n"+
+			"function that failed (the functionArn of its on-failure record, with its alias or version),\n"+
+			"with the event its event source mapping sends; --to kinesis puts the records back on the\n"+
+			"stream instead, where every consumer of the stream sees them again.\n\n"+
+			"Exit status: 0 all delivered; 1 the run failed; 2 bad flags or configuration;\n"+
+			"4 records were left undelivered or failures had no route (they stay queued).\n\nflags:")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args, stderr, 0); err != nil {
@@ -91,10 +100,18 @@ func runRedrive(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	} else {
 		printReport(stdout, rep)
 	}
-	if err == nil && rep.Left > 0 && !rep.DryRun {
-		err = fmt.Errorf("%d records were not delivered and stay where they were", rep.Left)
+	if err == nil && !rep.DryRun && (rep.Left > 0 || rep.NoRoute > 0) {
+		err = leftError{rep.Left, rep.NoRoute}
 	}
 	return err
+}
+
+// leftError: the run finished but left records undelivered or failures unroutable;
+// they stay where they were. Exit code exitLeft.
+type leftError struct{ records, unroutable int }
+
+func (e leftError) Error() string {
+	return fmt.Sprintf("%d records were not delivered and %d failures had no route; they stay where they were", e.records, e.unroutable)
 }
 
 func redriveConfig(env envFlags, fromArchive, to string) (redrive.Config, error) {
