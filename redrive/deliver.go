@@ -3,6 +3,7 @@ package redrive
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/streamdlq/streamdlq/archive/batch"
@@ -49,10 +50,13 @@ type queue struct {
 	pending   int
 	laneCount []int
 	laneBytes []int
+	// done, when set, is told of every item as it is settled, so that a failure can
+	// be settled as soon as its last record is.
+	done func(*item)
 }
 
-func newQueue(items []*item, lanes int) *queue {
-	q := &queue{items: items, laneCount: make([]int, lanes), laneBytes: make([]int, lanes)}
+func newQueue(items []*item, lanes int, done func(*item)) *queue {
+	q := &queue{items: items, laneCount: make([]int, lanes), laneBytes: make([]int, lanes), done: done}
 	for _, it := range items {
 		if it.state == statePending {
 			q.pending++
@@ -74,6 +78,9 @@ func (q *queue) settle(it *item, s itemState, err error) {
 	q.laneBytes[it.entry.Lane] -= it.entry.Size
 	for q.head < len(q.items) && q.items[q.head].state != statePending {
 		q.head++
+	}
+	if q.done != nil {
+		q.done(it)
 	}
 }
 
@@ -120,13 +127,23 @@ type deliverer struct {
 	// record of theirs goes in this run.
 	stuck map[string]error
 	stats TargetStats
+	// Set by the Redriver for each round: done hears of every settled item; a call
+	// ends callTimeout after it starts or at cutAt, whichever is first (zero: never).
+	done        func(*item)
+	callTimeout time.Duration
+	cutAt       time.Time
 }
+
+// ErrCallCut: a call outlived its own timeout or the run's budget; its records are
+// left undelivered (they may have arrived: at worst they are sent again) and nothing
+// else is affected.
+var ErrCallCut = fmt.Errorf("%w: the call was cut at its timeout", ErrTimeBudget)
 
 // deliver sends items until each is delivered, rejected or left, or ctx ends. At
 // stopAt it stops starting calls and leaves what is pending with ErrTimeBudget. Only
 // ctx's error is returned: everything else is recorded on the items.
 func (d *deliverer) deliver(ctx context.Context, items []*item, stopAt time.Time) error {
-	q := newQueue(items, len(d.lanes))
+	q := newQueue(items, len(d.lanes), d.done)
 	defer d.countLeft(items)
 	for q.pending > 0 {
 		now := d.clock.Now()
@@ -175,11 +192,19 @@ func (d *deliverer) call(ctx context.Context, q *queue, batch []*item, sentAt ti
 		entries[i] = it.entry
 	}
 	d.stats.Calls++
-	outcomes, err := d.target.Send(ctx, entries)
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
+	callCtx, cancel := d.callContext(ctx, sentAt)
+	outcomes, err := d.target.Send(callCtx, entries)
+	cut := callCtx.Err() != nil
+	cancel()
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return ctx.Err()
+	case err != nil && cut:
+		for _, it := range batch {
+			d.block(q, it, stateLeft, ErrCallCut)
 		}
+		return nil
+	case err != nil:
 		outcomes = d.callFailed(err, len(batch))
 	}
 	throttled, failed, delivered := d.apply(q, batch, outcomes)
@@ -192,6 +217,20 @@ func (d *deliverer) call(ctx context.Context, q *queue, batch []*item, sentAt ti
 		d.backoff = 0
 	}
 	return nil
+}
+
+// callContext bounds one call by its own timeout and the run's cut-off.
+func (d *deliverer) callContext(ctx context.Context, sentAt time.Time) (context.Context, context.CancelFunc) {
+	at := d.cutAt
+	if d.callTimeout > 0 {
+		if t := sentAt.Add(d.callTimeout); at.IsZero() || t.Before(at) {
+			at = t
+		}
+	}
+	if at.IsZero() {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, at.Sub(d.clock.Now()))
 }
 
 // apply settles the batch's items by their outcomes, saying which lanes were

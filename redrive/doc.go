@@ -21,10 +21,13 @@
 //     response leaves the named record and those after it undelivered. A record given
 //     up on blocks the later records of its key for the rest of the run.
 //   - Time: at ctx's deadline less SafetyMargin (or Budget) no new call starts; what
-//     is pending is handed back and Run returns normally with its Report.
+//     is pending is handed back and Run returns normally with its Report. Each call
+//     has its own timeout (CallTimeout; 15 minutes for a function), and one still
+//     running half the margin later is cut: only its own records are left.
 //
 // No-loss contract. A DLQ message is deleted only after every one of its records was
-// delivered. A partly delivered message is replaced by a message holding only the
+// delivered, and as soon as they were: each failure is settled when its last record
+// is, while the rest of the round is still being sent. A partly delivered message is replaced by a message holding only the
 // undelivered records (its archive location suffixed ".rest-<first>-<count>" so its
 // claim check never collides with the original's), sent before the old one is
 // deleted; the replacement waits for the next run. A crash at any point therefore

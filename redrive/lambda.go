@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/streamdlq/streamdlq/archive/batch"
 
@@ -15,6 +16,10 @@ import (
 
 // lambdaMaxPayload is Lambda's synchronous invocation payload limit (6 MB).
 const lambdaMaxPayload = 6 << 20
+
+// lambdaMaxDuration is the longest a function runs: an invocation is never cut
+// before it (only by the run's own cut-off).
+const lambdaMaxDuration = 15 * time.Minute
 
 // eventOverhead is the size of {"Records":[]} around the records.
 const eventOverhead = len(`{"Records":[]}`)
@@ -55,7 +60,7 @@ func (t *LambdaTarget) Name() string { return "lambda:" + t.function }
 func (t *LambdaTarget) Limits() Limits {
 	return Limits{
 		MaxEntries: t.maxRecords, MaxBytes: lambdaMaxPayload - eventOverhead, Ordering: PrefixOfKey,
-		Capacity: Rate{Records: 500, Bytes: 5 << 20},
+		Capacity: Rate{Records: 500, Bytes: 5 << 20}, CallTimeout: lambdaMaxDuration,
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -40,9 +39,14 @@ type Options struct {
 	MaxAttempts int
 
 	// SafetyMargin is kept before ctx's deadline to settle what is in flight;
-	// default 10s. Budget, when set, ends the run that long after it starts.
+	// default 10s. Budget, when set, ends the run that long after it starts. No call
+	// starts after either; a call still running half the margin later is cut, and
+	// only its own records are left.
 	SafetyMargin time.Duration
 	Budget       time.Duration
+	// CallTimeout bounds each call to a target (default 30s; a Lambda target's
+	// invocations get 15 minutes, the longest a function runs).
+	CallTimeout time.Duration
 
 	// Metrics receives EMF lines at the end of the run; nil writes none.
 	Metrics io.Writer
@@ -60,11 +64,12 @@ type Redriver struct {
 	targets    map[string]*deliverer
 	targetErrs map[string]error
 	start      time.Time
+	cutAt      time.Time // when calls still running are cut
 }
 
 // New returns a Redriver reading from src.
 func New(src Source, optFns ...func(*Options)) *Redriver {
-	o := Options{SafetyMargin: 10 * time.Second, Clock: realClock{}}
+	o := Options{SafetyMargin: 10 * time.Second, CallTimeout: 30 * time.Second, Clock: realClock{}}
 	for _, fn := range optFns {
 		fn(&o)
 	}
@@ -78,7 +83,11 @@ func (r *Redriver) Run(ctx context.Context) (Report, error) {
 	start := r.clock.Now()
 	r.start = start
 	rep := Report{Source: r.src.name(), DryRun: r.opts.DryRun}
-	err := r.loop(ctx, &rep, r.stopAt(ctx, start))
+	stopAt := r.stopAt(ctx, start)
+	if !stopAt.IsZero() {
+		r.cutAt = stopAt.Add(r.opts.SafetyMargin / 2)
+	}
+	err := r.loop(ctx, &rep, stopAt)
 	if ctx.Err() == nil {
 		rep.addError(r.src.release(ctx))
 	}
@@ -146,38 +155,6 @@ func (r *Redriver) progress(rep Report) {
 	r.opts.Progress(rep)
 }
 
-// round plans, delivers and settles one batch of failures.
-func (r *Redriver) round(ctx context.Context, rep *Report, units []*unit, stopAt time.Time) error {
-	work := map[*deliverer][]*item{}
-	for _, u := range units {
-		r.plan(ctx, rep, u, work)
-	}
-	if len(work) > 0 {
-		if err := r.deliverAll(ctx, units, work, stopAt); err != nil {
-			return err
-		}
-	}
-	for _, u := range units {
-		if err := r.settle(ctx, rep, u); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// deliverAll runs each target's deliverer concurrently, keeping the units reserved
-// meanwhile. Only ctx's error comes back.
-func (r *Redriver) deliverAll(ctx context.Context, units []*unit, work map[*deliverer][]*item, stopAt time.Time) error {
-	stop := r.keepAlive(ctx, units)
-	defer stop()
-	var wg sync.WaitGroup
-	for d, items := range work {
-		wg.Go(func() { _ = d.deliver(ctx, items, stopAt) })
-	}
-	wg.Wait()
-	return ctx.Err()
-}
-
 // keepAlive extends the units' reservation every heartbeat until the returned func is
 // called. A failed extension is only logged: the worst it does is let another
 // consumer see the message, which delivers its records twice, never loses them.
@@ -197,7 +174,7 @@ func (r *Redriver) keepAlive(ctx context.Context, units []*unit) func() {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if err := r.src.extend(ctx, units); err != nil && ctx.Err() == nil {
+				if err := r.src.extend(ctx, unsettled(units)); err != nil && ctx.Err() == nil {
 					zerolog.Ctx(ctx).Warn().Err(err).Int("messages", len(units)).Msg("extend visibility")
 				}
 			}

@@ -178,6 +178,10 @@ func (r *Redriver) targetFor(ctx context.Context, spec string) (*deliverer, erro
 		th = r.opts.Throttle
 	}
 	d := newDeliverer(t, th, r.clock, deliveryOptions{maxAttempts: r.opts.MaxAttempts})
+	d.cutAt, d.callTimeout = r.cutAt, r.opts.CallTimeout
+	if l := t.Limits(); l.CallTimeout > 0 {
+		d.callTimeout = l.CallTimeout
+	}
 	r.targets[spec] = d
 	return d, nil
 }

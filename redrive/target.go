@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/streamdlq/streamdlq/archive/batch"
 
@@ -62,6 +63,8 @@ type Limits struct {
 	// Shared says the capacity is shared with live producers, so only Throttle.Share
 	// of it is used by default.
 	Shared bool
+	// CallTimeout, when set, replaces Options.CallTimeout for this target.
+	CallTimeout time.Duration
 }
 
 // Entry is one record prepared for a target.

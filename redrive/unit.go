@@ -2,6 +2,7 @@ package redrive
 
 import (
 	"errors"
+	"sync/atomic"
 
 	"github.com/streamdlq/streamdlq/archive/batch"
 
@@ -29,6 +30,10 @@ type unit struct {
 	batchSize int
 	// routeErr says why the unit has no target (wraps ErrNoRoute).
 	routeErr error
+	// pending counts the records still being delivered; the deliverer of the unit's
+	// target owns it. settled is set once the unit's verdict was applied.
+	pending  int
+	settled  atomic.Bool
 	receives int            // SQS ApproximateReceiveCount
 	msg      *types.Message // the DLQ message, for the SQS source
 }

@@ -54,20 +54,20 @@ func TestVerdict(t *testing.T) {
 		return out
 	}
 	tests := map[string]struct {
-		u    unit
+		u    *unit
 		want verdict
 	}{
-		"all delivered":               {u: unit{doc: doc, items: items(stateDelivered, stateDelivered)}, want: remove},
-		"some delivered":              {u: unit{doc: doc, items: items(stateDelivered, stateLeft)}, want: replace},
-		"some delivered, one refused": {u: unit{doc: doc, items: items(stateDelivered, stateRejected)}, want: replace},
-		"nothing delivered":           {u: unit{doc: doc, items: items(stateLeft, stateLeft)}, want: keep},
-		"nothing, often tried":        {u: unit{doc: doc, receives: 5, items: items(stateLeft, stateLeft)}, want: park},
-		"refused":                     {u: unit{doc: doc, items: items(stateRejected, stateLeft)}, want: park},
-		"bad format":                  {u: unit{err: errors.New("x"), permanent: true}, want: park},
-		"transient read error":        {u: unit{err: errors.New("x"), receives: 1}, want: keep},
-		"read error, often tried":     {u: unit{err: errors.New("x"), receives: 5}, want: park},
-		"filtered":                    {u: unit{doc: doc, skip: skipFiltered, receives: 9}, want: keep},
-		"time ran out, often tried": {u: unit{doc: doc, receives: 9, items: []*item{
+		"all delivered":               {u: &unit{doc: doc, items: items(stateDelivered, stateDelivered)}, want: remove},
+		"some delivered":              {u: &unit{doc: doc, items: items(stateDelivered, stateLeft)}, want: replace},
+		"some delivered, one refused": {u: &unit{doc: doc, items: items(stateDelivered, stateRejected)}, want: replace},
+		"nothing delivered":           {u: &unit{doc: doc, items: items(stateLeft, stateLeft)}, want: keep},
+		"nothing, often tried":        {u: &unit{doc: doc, receives: 5, items: items(stateLeft, stateLeft)}, want: park},
+		"refused":                     {u: &unit{doc: doc, items: items(stateRejected, stateLeft)}, want: park},
+		"bad format":                  {u: &unit{err: errors.New("x"), permanent: true}, want: park},
+		"transient read error":        {u: &unit{err: errors.New("x"), receives: 1}, want: keep},
+		"read error, often tried":     {u: &unit{err: errors.New("x"), receives: 5}, want: park},
+		"filtered":                    {u: &unit{doc: doc, skip: skipFiltered, receives: 9}, want: keep},
+		"time ran out, often tried": {u: &unit{doc: doc, receives: 9, items: []*item{
 			{state: stateLeft, err: ErrTimeBudget}, {state: stateLeft, err: ErrTimeBudget},
 		}}, want: keep},
 	}
