@@ -50,9 +50,16 @@ func (d *deliverer) readyLanes(q *queue, now time.Time) ([]bool, time.Duration) 
 	return ready, 0
 }
 
-// blocked settles an item whose key stopped at an undelivered record, reporting whether
-// it did.
+// blocked reports whether an item cannot go now: an earlier failure of its shard is
+// still being sent (it waits), or it was held back or its key stopped at an
+// undelivered record (it is settled as left).
 func (d *deliverer) blocked(q *queue, it *item) bool {
+	if wait, held := it.group.waiting(); wait {
+		return true
+	} else if held != nil {
+		q.settle(it, stateLeft, held)
+		return true
+	}
 	err, ok := d.stuck[it.entry.Key]
 	if !ok {
 		return false

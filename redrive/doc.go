@@ -19,7 +19,11 @@
 //     Lambda call holds consecutive records of one shard and one failure, never more
 //     than the failed batch held (the event its mapping sent), and a partial batch
 //     response leaves the named record and those after it undelivered. A record given
-//     up on blocks the later records of its key for the rest of the run.
+//     up on blocks the later records of its key for the rest of the run. Failures of
+//     one shard received together are sent in sequence order, whatever order the
+//     source returned them in, and a later one waits until the earlier one is
+//     delivered; if it is not, the later one is held for the run
+//     (ErrEarlierUnfinished, which never counts towards parking).
 //   - Time: at ctx's deadline less SafetyMargin (or Budget) no new call starts; what
 //     is pending is handed back and Run returns normally with its Report. Each call
 //     has its own timeout (CallTimeout; 15 minutes for a function), and one still

@@ -65,6 +65,9 @@ type Redriver struct {
 	targetErrs map[string]error
 	start      time.Time
 	cutAt      time.Time // when calls still running are cut
+	// unfinished maps a shard to the earliest start of its failures this run left
+	// undelivered: later failures of the shard wait for the next run.
+	unfinished map[string]string
 }
 
 // New returns a Redriver reading from src.
@@ -73,7 +76,7 @@ func New(src Source, optFns ...func(*Options)) *Redriver {
 	for _, fn := range optFns {
 		fn(&o)
 	}
-	return &Redriver{src: src, opts: o, clock: o.Clock, targets: map[string]*deliverer{}, targetErrs: map[string]error{}}
+	return &Redriver{src: src, opts: o, clock: o.Clock, targets: map[string]*deliverer{}, targetErrs: map[string]error{}, unfinished: map[string]string{}}
 }
 
 // Run redrives until the source is drained, the time budget is reached or ctx ends.
@@ -190,6 +193,7 @@ func (r *Redriver) settle(ctx context.Context, rep *Report, u *unit) error {
 	if r.opts.DryRun {
 		v = keep
 	}
+	r.noteUnfinished(u, v)
 	applied, err := r.src.settle(ctx, u, v)
 	if ctx.Err() != nil {
 		return ctx.Err()

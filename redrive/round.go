@@ -10,10 +10,12 @@ import (
 // as soon as its last record is settled while the others are still being sent, so a
 // run cut short loses none of what it finished.
 func (r *Redriver) round(ctx context.Context, rep *Report, units []*unit, stopAt time.Time) error {
+	orderByShard(units)
 	work := map[*deliverer][]*item{}
 	for _, u := range units {
 		r.plan(ctx, rep, u, work)
 	}
+	r.chainShards(units)
 	for _, items := range work {
 		for _, it := range items {
 			it.group.pending++

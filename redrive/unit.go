@@ -30,6 +30,11 @@ type unit struct {
 	batchSize int
 	// routeErr says why the unit has no target (wraps ErrNoRoute).
 	routeErr error
+	// after is the failure of the same shard before this one in the round: this
+	// one's records wait until it is delivered. waitErr, when set, holds the unit
+	// back for the run (ErrEarlierUnfinished).
+	after   *unit
+	waitErr error
 	// pending counts the records still being delivered; the deliverer of the unit's
 	// target owns it. settled is set once the unit's verdict was applied.
 	pending  int
@@ -104,11 +109,12 @@ func (u *unit) verdict(maxReceives int) verdict {
 	return keep
 }
 
-// timedOut reports whether the unit's records were left only because time ran out:
-// that says nothing about the message, so it never counts towards parking.
+// timedOut reports whether the unit's records were left only because time ran out
+// or an earlier failure of the shard held them back: that says nothing about the
+// message, so it never counts towards parking.
 func (u *unit) timedOut() bool {
 	for _, it := range u.items {
-		if it.state == stateLeft && !errors.Is(it.err, ErrTimeBudget) {
+		if it.state == stateLeft && !errors.Is(it.err, ErrTimeBudget) && !errors.Is(it.err, ErrEarlierUnfinished) {
 			return false
 		}
 	}
