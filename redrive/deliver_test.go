@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -170,5 +171,49 @@ func TestTimeBudgetLeavesPending(t *testing.T) {
 		if it.state == stateLeft && it.err != ErrTimeBudget {
 			t.Fatalf("got left with %v, want %v", it.err, ErrTimeBudget)
 		}
+	}
+}
+
+// TestBigRecords: a stream that takes records up to 10 MiB gets requests sized for
+// them, so a 6 MiB record is written rather than kept forever; one larger than the
+// stream's maximum is rejected at once, saying why.
+func TestBigRecords(t *testing.T) {
+	clock := newSimClock()
+	var written []int
+	api := &fakeKinesis{
+		describeStreamSummary: func(context.Context, *kinesis.DescribeStreamSummaryInput) (*kinesis.DescribeStreamSummaryOutput, error) {
+			return &kinesis.DescribeStreamSummaryOutput{StreamDescriptionSummary: &types.StreamDescriptionSummary{MaxRecordSizeInKiB: aws.Int32(10240)}}, nil
+		},
+		listShards: func(context.Context, *kinesis.ListShardsInput) (*kinesis.ListShardsOutput, error) {
+			return &kinesis.ListShardsOutput{Shards: []types.Shard{{ShardId: aws.String("shardId-0"),
+				HashKeyRange: &types.HashKeyRange{StartingHashKey: aws.String("0"), EndingHashKey: aws.String("340282366920938463463374607431768211455")}}}}, nil
+		},
+		putRecords: func(_ context.Context, in *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error) {
+			out := &kinesis.PutRecordsOutput{Records: make([]types.PutRecordsResultEntry, len(in.Records))}
+			for _, r := range in.Records {
+				written = append(written, len(r.Data))
+			}
+			return out, nil
+		},
+	}
+	target, err := NewKinesisTarget(context.Background(), api, "arn:aws:kinesis:us-east-1:123456789012:stream/big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := Origin{StreamARN: "arn:src", ShardID: "shardId-0"}
+	if _, err := target.Prepare(kinesisRecord("arn:src", "k", 1, make([]byte, 10<<20)), from); err == nil || !strings.Contains(err.Error(), "maximum record size") {
+		t.Errorf("got %v for a record over 10 MiB, want a *RejectedError naming the maximum record size", err)
+	}
+	e, err := target.Prepare(kinesisRecord("arn:src", "k", 2, make([]byte, 6<<20)), from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newDeliverer(target, Throttle{}, clock, deliveryOptions{})
+	items := []*item{{rec: e.Record, entry: e}}
+	if err := d.deliver(context.Background(), items, clock.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if items[0].state != stateDelivered || len(written) != 1 || written[0] != 6<<20 {
+		t.Errorf("got state %v (%v), written %v, want the 6 MiB record delivered", items[0].state, items[0].err, written)
 	}
 }

@@ -21,6 +21,9 @@ const (
 	kinesisMaxEntries     = 500
 	kinesisMaxCallBytes   = 5 << 20
 	kinesisMaxRecordBytes = 1 << 20 // data + partition key, unless the stream allows more
+	// A stream's MaxRecordSizeInKiB goes up to 10 MiB, and a PutRecords request may
+	// then be that large: a request always holds at least one largest record.
+	kinesisLargestRecordBytes = 10 << 20
 	kinesisMaxKeyChars    = 256
 	// Per-shard write capacity, the same in provisioned and on-demand mode.
 	shardRecordsPerSecond = 1000
@@ -71,6 +74,12 @@ func NewKinesisTarget(ctx context.Context, api kinesisAPI, streamARN string) (*K
 	}
 	t.capacity = shardCapacity(sum.StreamDescriptionSummary, len(t.shards))
 	return t, nil
+}
+
+// maxCall is the most bytes one PutRecords request holds: 5 MiB, or the stream's
+// maximum record size when that is larger.
+func (t *KinesisTarget) maxCall() int {
+	return min(max(kinesisMaxCallBytes, t.maxRecord), kinesisLargestRecordBytes)
 }
 
 // shardCapacity is the write capacity per open shard: the per-shard quota, or for an
@@ -147,7 +156,7 @@ func (t *KinesisTarget) Name() string { return "kinesis:" + t.streamARN }
 // Limits implements Target.
 func (t *KinesisTarget) Limits() Limits {
 	return Limits{
-		MaxEntries: kinesisMaxEntries, MaxBytes: kinesisMaxCallBytes, Ordering: OnePerKey,
+		MaxEntries: kinesisMaxEntries, MaxBytes: t.maxCall(), Ordering: OnePerKey,
 		Lanes: len(t.shards), Capacity: t.capacity, Shared: true,
 	}
 }
@@ -164,8 +173,8 @@ func (t *KinesisTarget) Prepare(rec batch.Record, _ Origin) (*Entry, error) {
 		return nil, &RejectedError{Target: t.Name(), Reason: fmt.Sprintf("partition key of %d characters", n)}
 	}
 	size := len(k.Data) + len(k.PartitionKey)
-	if size > t.maxRecord {
-		return nil, &RejectedError{Target: t.Name(), Reason: fmt.Sprintf("record of %d bytes exceeds %d", size, t.maxRecord)}
+	if limit := min(t.maxRecord, t.maxCall()); size > limit {
+		return nil, &RejectedError{Target: t.Name(), Reason: fmt.Sprintf("record of %d bytes exceeds the stream's maximum record size of %d", size, limit)}
 	}
 	return &Entry{Record: rec, Key: k.PartitionKey, Lane: t.lane(k.PartitionKey, k.ExplicitHashKey), Size: size}, nil
 }
