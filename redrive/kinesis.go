@@ -24,7 +24,7 @@ const (
 	// A stream's MaxRecordSizeInKiB goes up to 10 MiB, and a PutRecords request may
 	// then be that large: a request always holds at least one largest record.
 	kinesisLargestRecordBytes = 10 << 20
-	kinesisMaxKeyChars    = 256
+	kinesisMaxKeyChars        = 256
 	// Per-shard write capacity, the same in provisioned and on-demand mode.
 	shardRecordsPerSecond = 1000
 	shardBytesPerSecond   = 1 << 20
