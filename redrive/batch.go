@@ -90,11 +90,14 @@ func (d *deliverer) scan(q *queue, ready []bool) []*item {
 			}
 			seen[it.entry.Key] = true
 		}
-		if bytes+it.entry.Size > d.limits.MaxBytes || !g.take(it.entry) {
+		if (it.solo && len(batch) > 0) || bytes+it.entry.Size > d.limits.MaxBytes || !g.take(it.entry) {
 			continue
 		}
 		bytes += it.entry.Size
 		batch = append(batch, it)
+		if it.solo {
+			break
+		}
 	}
 	return batch
 }
@@ -155,12 +158,15 @@ func (d *deliverer) prefix(q *queue, ready []bool) []*item {
 			break
 		}
 		c := d.lanes[it.entry.Lane]
-		if !ready[it.entry.Lane] || !c.canTake(it.entry.Size) || bytes+it.entry.Size > d.limits.MaxBytes {
+		if (it.solo && len(batch) > 0) || !ready[it.entry.Lane] || !c.canTake(it.entry.Size) || bytes+it.entry.Size > d.limits.MaxBytes {
 			break
 		}
 		c.take(it.entry.Size)
 		bytes += it.entry.Size
 		batch = append(batch, it)
+		if it.solo {
+			break
+		}
 	}
 	return batch
 }

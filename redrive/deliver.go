@@ -41,6 +41,9 @@ type item struct {
 	// that failed.
 	group   *unit
 	callCap int
+	// solo: a call holding this record was refused as a whole, so it goes alone to
+	// tell a bad record from a target that is down.
+	solo bool
 }
 
 // queue holds a call's candidates in their original order.
@@ -204,6 +207,9 @@ func (d *deliverer) call(ctx context.Context, q *queue, batch []*item, sentAt ti
 			d.block(q, it, stateLeft, ErrCallCut)
 		}
 		return nil
+	case err != nil && classify(err) == Rejected:
+		d.refused(q, batch, err)
+		return nil
 	case err != nil:
 		outcomes = d.callFailed(err, len(batch))
 	}
@@ -257,14 +263,33 @@ func (d *deliverer) apply(q *queue, batch []*item, outcomes []Outcome) (throttle
 	return throttled, failed, delivered
 }
 
+// refused handles a call the target refused as a whole for a reason retrying will
+// not fix. Its records are first tried one by one, so that one bad record does not
+// take the target down; a record refused alone as invalid is rejected, and a record
+// refused alone for any other reason (access denied, missing resource) shows the
+// target is down: no more calls to it in this run, and what is left is left with the
+// *TargetError, which never counts towards parking.
+func (d *deliverer) refused(q *queue, batch []*item, err error) {
+	if len(batch) > 1 {
+		for _, it := range batch {
+			it.solo = true
+		}
+		return
+	}
+	it := batch[0]
+	if isRecordFault(err) {
+		d.stats.Rejected++
+		d.block(q, it, stateRejected, &RejectedError{Target: d.target.Name(), Reason: err.Error()})
+		return
+	}
+	d.dead = &TargetError{Target: d.target.Name(), Err: err}
+	d.stats.Error = d.dead.Error()
+	d.block(q, it, stateLeft, d.dead)
+}
+
 // callFailed turns a whole-call error into per-entry outcomes.
 func (d *deliverer) callFailed(err error, n int) []Outcome {
 	st := classify(err)
-	if st == Rejected {
-		d.dead = &TargetError{Target: d.target.Name(), Err: err}
-		d.stats.Error = d.dead.Error()
-		st = Failed
-	}
 	out := make([]Outcome, n)
 	for i := range out {
 		out[i] = Outcome{Status: st, Err: err}

@@ -44,8 +44,12 @@
 //
 // Error contract. Run returns an error only when the source failed or ctx was
 // cancelled (then nothing is settled after the cancellation); everything else is
-// counted in the Report and stays queued. A target that refuses a call outright
-// (missing resource, access denied) is a *TargetError; a record a target can never
+// counted in the Report and stays queued. Entries are validated before any call
+// (partition key, explicit hash key, event detail). A call refused as a whole is
+// split into calls of one record: a record refused alone as invalid is rejected, and
+// a target that refuses a lone record for any other reason (missing resource, access
+// denied) is down for the run, its records left with a *TargetError that never
+// brings a failure closer to parking; a record a target can never
 // take a *RejectedError; a consumer function's failure a *FunctionError; a record not
 // sent for want of time is left with ErrTimeBudget, one stuck behind its key's
 // undelivered record with ErrBlocked. A failure without a usable target wraps

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/big"
 	"sort"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/streamdlq/streamdlq/archive/batch"
@@ -172,6 +173,9 @@ func (t *KinesisTarget) Prepare(rec batch.Record, _ Origin) (*Entry, error) {
 	if n < 1 || n > kinesisMaxKeyChars {
 		return nil, &RejectedError{Target: t.Name(), Reason: fmt.Sprintf("partition key of %d characters", n)}
 	}
+	if k.ExplicitHashKey != "" && !validHashKey(k.ExplicitHashKey) {
+		return nil, &RejectedError{Target: t.Name(), Reason: "explicit hash key is not a decimal in 0..2^128-1"}
+	}
 	size := len(k.Data) + len(k.PartitionKey)
 	if limit := min(t.maxRecord, t.maxCall()); size > limit {
 		return nil, &RejectedError{Target: t.Name(), Reason: fmt.Sprintf("record of %d bytes exceeds the stream's maximum record size of %d", size, limit)}
@@ -212,4 +216,17 @@ func kinesisOutcome(r types.PutRecordsResultEntry) Outcome {
 		return Outcome{Status: Throttled, Err: errors.New(code)}
 	}
 	return Outcome{Status: Failed, Err: fmt.Errorf("%s: %s", code, aws.ToString(r.ErrorMessage))}
+}
+
+// maxHashKey is 2^128-1, the top of Kinesis's hash key space.
+var maxHashKey = new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 128), big.NewInt(1))
+
+// validHashKey reports whether s is an explicit hash key PutRecords accepts: a
+// decimal number of the 128-bit hash key space, digits only.
+func validHashKey(s string) bool {
+	if s == "" || len(s) > 39 || strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' }) >= 0 {
+		return false
+	}
+	n, ok := new(big.Int).SetString(s, 10)
+	return ok && n.Cmp(maxHashKey) <= 0
 }

@@ -153,6 +153,27 @@ var throttleCodes = map[string]bool{
 // isThrottleCode reports whether an AWS error code asks the caller to slow down.
 func isThrottleCode(code string) bool { return throttleCodes[code] }
 
+// recordFaultCodes are whole-call refusals that blame the request's content: sent
+// with a single record, they blame that record.
+var recordFaultCodes = map[string]bool{
+	"ValidationException":            true,
+	"InvalidArgumentException":       true,
+	"InvalidParameterValue":          true,
+	"InvalidParameterValueException": true,
+	"InvalidRequestContentException": true,
+	"RequestEntityTooLargeException": true,
+	"RequestTooLargeException":       true,
+	"InvalidMessageContents":         true,
+	"MalformedDetail":                true,
+	"SerializationException":         true,
+}
+
+// isRecordFault reports whether a refused call was refused for what it carried.
+func isRecordFault(err error) bool {
+	var api smithy.APIError
+	return errors.As(err, &api) && recordFaultCodes[api.ErrorCode()]
+}
+
 // classify maps a whole-call error to what the delivery loop does with the call's
 // entries: throttle codes slow down, client faults are permanent for the target, and
 // anything else is a transient failure.

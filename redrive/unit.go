@@ -109,12 +109,12 @@ func (u *unit) verdict(maxReceives int) verdict {
 	return keep
 }
 
-// timedOut reports whether the unit's records were left only because time ran out
-// or an earlier failure of the shard held them back: that says nothing about the
-// message, so it never counts towards parking.
+// timedOut reports whether the unit's records were left only because time ran out,
+// an earlier failure of the shard held them back or the target is down: that says
+// nothing about the message, so it never counts towards parking.
 func (u *unit) timedOut() bool {
 	for _, it := range u.items {
-		if it.state == stateLeft && !errors.Is(it.err, ErrTimeBudget) && !errors.Is(it.err, ErrEarlierUnfinished) {
+		if it.state == stateLeft && !notItsFault(it.err) {
 			return false
 		}
 	}
@@ -148,4 +148,10 @@ func (u *unit) undelivered() *archive.Document {
 		}
 	}
 	return &rest
+}
+
+// notItsFault reports whether a record was left for a reason outside its failure.
+func notItsFault(err error) bool {
+	var te *TargetError
+	return errors.Is(err, ErrTimeBudget) || errors.Is(err, ErrEarlierUnfinished) || errors.As(err, &te)
 }

@@ -67,6 +67,13 @@ func TestVerdict(t *testing.T) {
 		"transient read error":        {u: &unit{err: errors.New("x"), receives: 1}, want: keep},
 		"read error, often tried":     {u: &unit{err: errors.New("x"), receives: 5}, want: park},
 		"filtered":                    {u: &unit{doc: doc, skip: skipFiltered, receives: 9}, want: keep},
+		"target down, often tried": {u: &unit{doc: doc, receives: 9, items: []*item{
+			{state: stateLeft, err: &TargetError{Target: "t", Err: errors.New("AccessDenied")}},
+			{state: stateLeft, err: fmt.Errorf("wrapped: %w", &TargetError{Target: "t", Err: errors.New("AccessDenied")})},
+		}}, want: keep},
+		"held behind an earlier failure": {u: &unit{doc: doc, receives: 9, items: []*item{
+			{state: stateLeft, err: ErrEarlierUnfinished}, {state: stateLeft, err: ErrEarlierUnfinished},
+		}}, want: keep},
 		"time ran out, often tried": {u: &unit{doc: doc, receives: 9, items: []*item{
 			{state: stateLeft, err: ErrTimeBudget}, {state: stateLeft, err: ErrTimeBudget},
 		}}, want: keep},
