@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/streamdlq/streamdlq/archive/batch"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
 )
 
@@ -134,24 +137,42 @@ type TargetError struct {
 func (e *TargetError) Error() string { return fmt.Sprintf("redrive: target %s: %v", e.Target, e.Err) }
 func (e *TargetError) Unwrap() error { return e.Err }
 
-// throttleCodes are the error codes AWS uses for "slow down", per call or per entry.
-var throttleCodes = map[string]bool{
-	"ProvisionedThroughputExceededException": true,
-	"TooManyRequestsException":               true,
-	"ThrottlingException":                    true,
-	"Throttling":                             true,
-	"ThrottledException":                     true,
-	"LimitExceededException":                 true,
-	"RequestLimitExceeded":                   true,
-	"RequestThrottled":                       true,
-	"RequestThrottledException":              true,
-	"KMSThrottlingException":                 true,
-	"SlowDown":                               true,
-	"EC2ThrottledException":                  true,
+// serviceThrottleCodes are the targets' own "slow down" codes that the SDK's retry
+// package does not list: SQS's KMS throttling (KmsThrottled in the JSON protocol,
+// KMS.ThrottlingException in the query protocol) and Kinesis's per-record
+// KMSThrottlingException.
+var serviceThrottleCodes = map[string]struct{}{
+	"KmsThrottled":                       {},
+	"KMS.ThrottlingException":            {},
+	"KMSThrottlingException":             {},
+	"KMSAccessDeniedException.Throttled": {},
+	"EFSIOException.Throttled":           {},
 }
 
-// isThrottleCode reports whether an AWS error code asks the caller to slow down.
-func isThrottleCode(code string) bool { return throttleCodes[code] }
+// throttles is the one place throttles are recognised, per call or per entry: the
+// SDK's own list (the codes its adaptive retryer slows down for), the services'
+// codes above, and HTTP 429 whatever the code (Lambda's Invoke answers 429).
+var throttles = retry.IsErrorThrottles{
+	retry.ThrottleErrorCode{Codes: retry.DefaultThrottleErrorCodes},
+	retry.ThrottleErrorCode{Codes: serviceThrottleCodes},
+	retry.IsErrorThrottleFunc(tooManyRequests),
+}
+
+func tooManyRequests(err error) aws.Ternary {
+	var re interface{ HTTPStatusCode() int }
+	if errors.As(err, &re) && re.HTTPStatusCode() == http.StatusTooManyRequests {
+		return aws.TrueTernary
+	}
+	return aws.UnknownTernary
+}
+
+// isThrottle reports whether a call's error asks the caller to slow down.
+func isThrottle(err error) bool { return throttles.IsErrorThrottle(err) == aws.TrueTernary }
+
+// isThrottleCode reports whether a per-entry error code asks the caller to slow down.
+func isThrottleCode(code string) bool {
+	return code != "" && isThrottle(&smithy.GenericAPIError{Code: code})
+}
 
 // recordFaultCodes are whole-call refusals that blame the request's content: sent
 // with a single record, they blame that record.
@@ -178,13 +199,14 @@ func isRecordFault(err error) bool {
 // entries: throttle codes slow down, client faults are permanent for the target, and
 // anything else is a transient failure.
 func classify(err error) Status {
+	if isThrottle(err) {
+		return Throttled
+	}
 	var api smithy.APIError
 	if !errors.As(err, &api) {
 		return Failed
 	}
 	switch {
-	case isThrottleCode(api.ErrorCode()):
-		return Throttled
 	case api.ErrorFault() == smithy.FaultClient:
 		return Rejected
 	}

@@ -16,6 +16,8 @@ import (
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 type fakeEvents struct {
@@ -172,5 +174,44 @@ func TestLambdaThrottlesAndFunctionErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestThrottleClassification: throttles are recognised from the SDK's retry package
+// and the services' own codes, per call and per entry, in one place.
+func TestThrottleClassification(t *testing.T) {
+	api := func(code string, fault smithy.ErrorFault) error {
+		return &smithy.GenericAPIError{Code: code, Message: "m", Fault: fault}
+	}
+	status := func(code int) error {
+		return &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: &http.Response{StatusCode: code}}, Err: errors.New("x")}
+	}
+	calls := map[string]struct {
+		err  error
+		want Status
+	}{
+		"sqs kms throttled (json)":   {api("KmsThrottled", smithy.FaultClient), Throttled},
+		"sqs kms throttled (query)":  {api("KMS.ThrottlingException", smithy.FaultClient), Throttled},
+		"lambda too many requests":   {api("TooManyRequestsException", smithy.FaultClient), Throttled},
+		"lambda 429 without a code":  {status(http.StatusTooManyRequests), Throttled},
+		"eventbridge throttling":     {api("ThrottlingException", smithy.FaultClient), Throttled},
+		"kinesis throughput":         {api("ProvisionedThroughputExceededException", smithy.FaultClient), Throttled},
+		"kinesis kms throttling":     {api("KMSThrottlingException", smithy.FaultClient), Throttled},
+		"access denied":              {api("AccessDeniedException", smithy.FaultClient), Rejected},
+		"server error":               {api("InternalFailure", smithy.FaultServer), Failed},
+		"connection reset (no code)": {errors.New("reset"), Failed},
+	}
+	for name, tt := range calls {
+		t.Run(name, func(t *testing.T) {
+			if got := classify(fmt.Errorf("call: %w", tt.err)); got != tt.want {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+	entries := map[string]Status{"KmsThrottled": Throttled, "ThrottlingException": Throttled, "KMSThrottlingException": Throttled, "InternalFailure": Failed, "": Delivered}
+	for code, want := range entries {
+		if got := entryOutcome(code, "m", false).Status; got != want {
+			t.Errorf("entry code %q: got %v, want %v", code, got, want)
+		}
 	}
 }
