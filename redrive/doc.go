@@ -37,8 +37,13 @@
 // deleted; the replacement waits for the next run. A crash at any point therefore
 // leaves every undelivered record queued; at worst a delivered record is sent again.
 // A message that cannot be decoded, holds a record its target can never take, or has
-// been received MaxReceiveCount times without progress is moved as it is to the
-// parking queue with AttrLastError. Messages a run leaves alone (filtered, no route,
+// failed MaxReceiveCount attempts is moved as it is to the parking queue with
+// AttrLastError. An attempt that fails for the message's own reason sends it again
+// as it is with AttrAttempts advanced (then deletes the old one); receives count for
+// nothing, so a dry run (which must receive: SQS has no peek), a wait behind an
+// earlier failure, a time-out or a target that is down never brings a message closer
+// to parking. Messages the run holds stay hidden until it ends, so it never receives
+// one twice. Messages a run leaves alone (filtered, no route,
 // dry run, nothing delivered) are made visible again when it ends. The archive source
 // changes nothing.
 //

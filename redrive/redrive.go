@@ -206,6 +206,8 @@ func (r *Redriver) settle(ctx context.Context, rep *Report, u *unit) error {
 		rep.Replaced++
 	case park:
 		rep.Parked++
+	case requeue:
+		rep.Requeued++
 	default:
 		rep.Kept++
 	}

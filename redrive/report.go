@@ -38,6 +38,7 @@ type Report struct {
 	Removed    int   `json:"removed"`
 	Replaced   int   `json:"replaced"`
 	Parked     int   `json:"parked"`
+	Requeued   int   `json:"requeued"`   // sent again with their failed attempts counted
 	Kept       int   `json:"kept"`       // messages left on the queue as they were
 	Filtered   int   `json:"filtered"`   // of Kept: not selected by the filter
 	NoRoute    int   `json:"noRoute"`    // of Kept: no target for the stream
@@ -70,7 +71,7 @@ func (r Report) MarshalZerologObject(e *zerolog.Event) {
 		Int("messages", r.Messages).Int("records", r.Records).Int64("bytes", r.Bytes).
 		Int("delivered", r.Delivered).Int("throttled", r.Throttled).Int("retried", r.Retried).
 		Int("rejected", r.Rejected).Int("left", r.Left).
-		Int("removed", r.Removed).Int("replaced", r.Replaced).Int("parked", r.Parked).
+		Int("removed", r.Removed).Int("replaced", r.Replaced).Int("parked", r.Parked).Int("requeued", r.Requeued).
 		Int("kept", r.Kept).Int("filtered", r.Filtered).Int("noRoute", r.NoRoute).Int("unreadable", r.Unreadable).
 		Dur("elapsed", r.Elapsed).Float64("rate", r.Rate()).Str("stopped", r.Stopped).
 		Strs("errors", r.Errors)

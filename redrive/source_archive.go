@@ -75,6 +75,9 @@ func (s *ArchiveSource) next(ctx context.Context, _ time.Duration) ([]*unit, err
 
 // settle changes nothing: the archive is the record of what failed.
 func (s *ArchiveSource) settle(_ context.Context, _ *unit, v verdict) (verdict, error) {
+	if v == requeue {
+		return keep, nil // the archive keeps no attempt count
+	}
 	return v, nil
 }
 

@@ -37,10 +37,13 @@ type unit struct {
 	waitErr error
 	// pending counts the records still being delivered; the deliverer of the unit's
 	// target owns it. settled is set once the unit's verdict was applied.
-	pending  int
-	settled  atomic.Bool
-	receives int            // SQS ApproximateReceiveCount
-	msg      *types.Message // the DLQ message, for the SQS source
+	pending int
+	settled atomic.Bool
+	// attempt numbers this try of the failure: 1 + the failed attempts its message
+	// records (AttrAttempts). Receives are not counted: a dry run, a wait or a
+	// time-out is no attempt.
+	attempt int
+	msg     *types.Message // the DLQ message, for the SQS source
 }
 
 // Skip reasons.
@@ -63,6 +66,9 @@ const (
 	replace
 	// park: move the message to the parking queue with the last error.
 	park
+	// requeue: this attempt failed for the message's own reason; queue it again, as it
+	// is, with its attempt count advanced.
+	requeue
 )
 
 // counts tallies the unit's items.
@@ -82,15 +88,17 @@ func (u *unit) counts() (delivered, rejected, left int) {
 
 // verdict decides a unit's fate. A message is removed only when all its records
 // arrived; progress is kept by replacing it with the rest; it is parked only when
-// nothing of it can be delivered and retrying cannot help (or has been tried
-// maxReceives times). A record rejected in a partly delivered message is parked with
+// nothing of it can be delivered and retrying cannot help (or it failed maxReceives
+// attempts). A failed attempt is counted on the message (requeue); records left for
+// reasons outside the failure (time, an earlier failure, a target down) count
+// nothing. A record rejected in a partly delivered message is parked with
 // the replacement's next round.
 func (u *unit) verdict(maxReceives int) verdict {
 	if u.err != nil {
-		if u.permanent || (maxReceives > 0 && u.receives >= maxReceives) {
+		if u.permanent || (maxReceives > 0 && u.attempt >= maxReceives) {
 			return park
 		}
-		return keep
+		return requeue
 	}
 	if u.skip != "" {
 		return keep
@@ -103,10 +111,12 @@ func (u *unit) verdict(maxReceives int) verdict {
 		return replace
 	case rejected > 0:
 		return park
-	case maxReceives > 0 && u.receives >= maxReceives && !u.timedOut():
+	case u.timedOut():
+		return keep
+	case maxReceives > 0 && u.attempt >= maxReceives:
 		return park
 	}
-	return keep
+	return requeue
 }
 
 // timedOut reports whether the unit's records were left only because time ran out,

@@ -60,21 +60,21 @@ func TestVerdict(t *testing.T) {
 		"all delivered":               {u: &unit{doc: doc, items: items(stateDelivered, stateDelivered)}, want: remove},
 		"some delivered":              {u: &unit{doc: doc, items: items(stateDelivered, stateLeft)}, want: replace},
 		"some delivered, one refused": {u: &unit{doc: doc, items: items(stateDelivered, stateRejected)}, want: replace},
-		"nothing delivered":           {u: &unit{doc: doc, items: items(stateLeft, stateLeft)}, want: keep},
-		"nothing, often tried":        {u: &unit{doc: doc, receives: 5, items: items(stateLeft, stateLeft)}, want: park},
+		"nothing delivered":           {u: &unit{doc: doc, items: items(stateLeft, stateLeft)}, want: requeue},
+		"nothing, often tried":        {u: &unit{doc: doc, attempt: 5, items: items(stateLeft, stateLeft)}, want: park},
 		"refused":                     {u: &unit{doc: doc, items: items(stateRejected, stateLeft)}, want: park},
 		"bad format":                  {u: &unit{err: errors.New("x"), permanent: true}, want: park},
-		"transient read error":        {u: &unit{err: errors.New("x"), receives: 1}, want: keep},
-		"read error, often tried":     {u: &unit{err: errors.New("x"), receives: 5}, want: park},
-		"filtered":                    {u: &unit{doc: doc, skip: skipFiltered, receives: 9}, want: keep},
-		"target down, often tried": {u: &unit{doc: doc, receives: 9, items: []*item{
+		"transient read error":        {u: &unit{err: errors.New("x"), attempt: 1}, want: requeue},
+		"read error, often tried":     {u: &unit{err: errors.New("x"), attempt: 5}, want: park},
+		"filtered":                    {u: &unit{doc: doc, skip: skipFiltered, attempt: 9}, want: keep},
+		"target down, often tried": {u: &unit{doc: doc, attempt: 9, items: []*item{
 			{state: stateLeft, err: &TargetError{Target: "t", Err: errors.New("AccessDenied")}},
 			{state: stateLeft, err: fmt.Errorf("wrapped: %w", &TargetError{Target: "t", Err: errors.New("AccessDenied")})},
 		}}, want: keep},
-		"held behind an earlier failure": {u: &unit{doc: doc, receives: 9, items: []*item{
+		"held behind an earlier failure": {u: &unit{doc: doc, attempt: 9, items: []*item{
 			{state: stateLeft, err: ErrEarlierUnfinished}, {state: stateLeft, err: ErrEarlierUnfinished},
 		}}, want: keep},
-		"time ran out, often tried": {u: &unit{doc: doc, receives: 9, items: []*item{
+		"time ran out, often tried": {u: &unit{doc: doc, attempt: 9, items: []*item{
 			{state: stateLeft, err: ErrTimeBudget}, {state: stateLeft, err: ErrTimeBudget},
 		}}, want: keep},
 	}

@@ -26,7 +26,7 @@ var redriveVars = map[string]string{
 	"STREAMDLQ_REDRIVE_MAX_RATE":  "ceiling in records/s per target (Kinesis default: its open shards' capacity x share)",
 	"STREAMDLQ_REDRIVE_MAX_BYTES": "ceiling in bytes/s per target",
 	"STREAMDLQ_REDRIVE_SHARE":     "share of a Kinesis target's capacity to use, leaving the rest to live producers (default 0.5)",
-	"STREAMDLQ_MAX_RECEIVE_COUNT": "receives after which a failing message is parked (default 5)",
+	"STREAMDLQ_MAX_RECEIVE_COUNT": "failed redrive attempts after which a message is parked (default 5; dry runs and waits never count)",
 	"STREAMDLQ_KMS_KEY_ID":        "KMS key for claim checks of replaced messages",
 	"STREAMDLQ_REDRIVE_RATE":      "starting rate in records/s (default: half the ceiling)",
 }
@@ -172,8 +172,8 @@ func printReport(w io.Writer, r redrive.Report) {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", t.Target, t.Failures, t.Records, t.Bytes, t.Delivered, t.Throttled, t.Retried, t.Left)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "delivered %d, throttled %d, retried %d, left %d; messages removed %d, replaced %d, parked %d, kept %d (filtered %d, no route %d), unreadable %d\n",
-		r.Delivered, r.Throttled, r.Retried, r.Left, r.Removed, r.Replaced, r.Parked, r.Kept, r.Filtered, r.NoRoute, r.Unreadable)
+	fmt.Fprintf(w, "delivered %d, throttled %d, retried %d, left %d; messages removed %d, replaced %d, parked %d, requeued %d, kept %d (filtered %d, no route %d), unreadable %d\n",
+		r.Delivered, r.Throttled, r.Retried, r.Left, r.Removed, r.Replaced, r.Parked, r.Requeued, r.Kept, r.Filtered, r.NoRoute, r.Unreadable)
 	for _, e := range r.Errors {
 		fmt.Fprintln(w, "error:", strings.TrimSpace(e))
 	}
