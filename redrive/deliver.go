@@ -345,8 +345,9 @@ func (d *deliverer) countLeft(items []*item) {
 }
 
 // newDeliverer sets up a target's rate lanes. A configured ceiling or start is for the
-// whole target and is split evenly over its lanes; without a ceiling each lane gets
-// the target's capacity, times Share where live producers use it too.
+// whole target and is split evenly over its lanes; each lane's ceiling is the lower
+// of that share and the lane's capacity (for a Kinesis shard 1,000 records/s and
+// 1 MiB/s), times Share where live producers use it too.
 func newDeliverer(t Target, th Throttle, clock Clock, opts deliveryOptions) *deliverer {
 	l := t.Limits()
 	n := max(1, l.Lanes)
@@ -366,15 +367,22 @@ func newDeliverer(t Target, th Throttle, clock Clock, opts deliveryOptions) *del
 	return d
 }
 
-// perLane splits a target-wide rate over n lanes, taking each figure from def (already
-// per lane) when it is not set.
-func perLane(r, def Rate, n int) Rate {
-	out := def
+// perLane splits a target-wide rate over n lanes, never above capacity (already per
+// lane, and times the share where live producers use it too): a configured ceiling
+// only lowers what the lanes may take. A figure not set is the capacity's.
+func perLane(r, capacity Rate, n int) Rate {
+	out := capacity
 	if r.Records > 0 {
 		out.Records = r.Records / float64(n)
+		if capacity.Records > 0 {
+			out.Records = min(out.Records, capacity.Records)
+		}
 	}
 	if r.Bytes > 0 {
 		out.Bytes = r.Bytes / float64(n)
+		if capacity.Bytes > 0 {
+			out.Bytes = min(out.Bytes, capacity.Bytes)
+		}
 	}
 	return out
 }
