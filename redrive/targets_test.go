@@ -3,12 +3,16 @@ package redrive
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -18,6 +22,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/streamdlq/streamdlq/archive/batch"
 )
 
 type fakeEvents struct {
@@ -213,5 +218,31 @@ func TestThrottleClassification(t *testing.T) {
 		if got := entryOutcome(code, "m", false).Status; got != want {
 			t.Errorf("entry code %q: got %v, want %v", code, got, want)
 		}
+	}
+}
+
+// TestSQSTargetEscapesNoncharacters: a record holding U+FFFE or U+FFFF, which SQS
+// refuses in a body, is sent with them as JSON escapes and decodes to the same record.
+func TestSQSTargetEscapesNoncharacters(t *testing.T) {
+	target := NewSQSTarget(&fakeSQS{}, "https://sqs.us-east-1.amazonaws.com/1/q", 0)
+	value := "a\uFFFFb\uFFFEc"
+	rec := batch.Record{DynamoDB: &events.DynamoDBEventRecord{EventSource: batch.EventSourceDynamoDB, EventID: "1",
+		Change: events.DynamoDBStreamRecord{SequenceNumber: "1", NewImage: map[string]events.DynamoDBAttributeValue{"v": events.NewStringAttribute(value)}}}}
+	e, err := target.Prepare(rec, Origin{StreamARN: "arn", ShardID: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(string(e.Body), "\uFFFE\uFFFF") || !utf8.Valid(e.Body) {
+		t.Fatalf("got a body with characters SQS refuses: %q", e.Body)
+	}
+	var back batch.Record
+	if err := json.Unmarshal(e.Body, &back); err != nil {
+		t.Fatal(err)
+	}
+	if got := back.DynamoDB.Change.NewImage["v"].String(); got != value {
+		t.Errorf("got %q back, want %q", got, value)
+	}
+	if e.Size != len(e.Body) {
+		t.Errorf("got size %d, want the escaped body's %d", e.Size, len(e.Body))
 	}
 }
