@@ -30,6 +30,14 @@ func TestExitCodes(t *testing.T) {
 		"show needs a key":   {[]string{"show", "--archive", "s3://b"}, nil, exitUsage, "want 1 arguments"},
 		"dynamodb routed to kinesis": {[]string{"redrive", "--redrive-targets", "arn:aws:dynamodb:*:*:table/carts/stream/*=kinesis"},
 			map[string]string{"STREAMDLQ_DLQ_URL": "https://sqs.us-east-1.amazonaws.com/1/q", "STREAMDLQ_ARCHIVE_BUCKET": "b"}, exitUsage, "a DynamoDB failure cannot go to Kinesis"},
+		"redrive since after until":          {[]string{"redrive", "--from-archive", "s3://b", "--since", "2026-11-03", "--until", "2026-11-01"}, nil, exitUsage, "--since 2026-11-03 is after --until 2026-11-01"},
+		"redrive two sources":                {[]string{"redrive", "--from-queue", "https://sqs.us-east-1.amazonaws.com/1/q", "--from-archive", "s3://b"}, nil, exitUsage, "choose one source"},
+		"redrive queue not a url":            {[]string{"redrive", "--from-queue", "dlq"}, nil, exitUsage, `--from-queue "dlq": want a queue URL`},
+		"redrive env queue not a url":        {[]string{"redrive"}, map[string]string{"STREAMDLQ_DLQ_URL": "dlq", "STREAMDLQ_ARCHIVE_BUCKET": "b"}, exitUsage, `STREAMDLQ_DLQ_URL (--dlq-url) "dlq"`},
+		"redrive negative rate":              {[]string{"redrive", "--from-archive", "s3://b", "--rate", "-5"}, nil, exitUsage, "--rate -5"},
+		"redrive negative budget":            {[]string{"redrive", "--from-archive", "s3://b", "--budget", "-1m"}, nil, exitUsage, "--budget -1m0s: must not be negative"},
+		"redrive bad archive names its flag": {[]string{"redrive", "--from-archive", "b/x"}, nil, exitUsage, `--from-archive "b/x"`},
+		"redrive every bad flag at once":     {[]string{"redrive", "--from-queue", "q", "--rate", "-1", "--budget", "-1s"}, nil, exitUsage, "--budget -1s"},
 		"redrive help warns of --to kinesis": {[]string{"redrive", "--help"}, nil, exitOK, "every consumer of the stream sees them again"},
 	}
 	for name, c := range cases {

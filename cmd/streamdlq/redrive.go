@@ -3,10 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"math"
+	"net/url"
 	"os"
+	"path"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -62,6 +66,9 @@ func runRedrive(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parseFlags(fs, args, stderr, 0); err != nil {
 		return err
 	}
+	if err := checkRedriveFlags(redriveFlags{*fromQueue, *fromArchive, *since, *until, *streamFilter, *rate, *budget}); err != nil {
+		return err
+	}
 	if *fromQueue != "" {
 		*env["STREAMDLQ_DLQ_URL"] = *fromQueue
 	}
@@ -114,6 +121,55 @@ func (e leftError) Error() string {
 	return fmt.Sprintf("%d records were not delivered and %d failures had no route; they stay where they were", e.records, e.unroutable)
 }
 
+// redriveFlags are the flags checked before anything else happens.
+type redriveFlags struct {
+	fromQueue, fromArchive, since, until, stream string
+	rate                                         float64
+	budget                                       time.Duration
+}
+
+// checkRedriveFlags checks every flag before any call, naming each bad one and why.
+func checkRedriveFlags(f redriveFlags) error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if f.fromQueue != "" && f.fromArchive != "" {
+		bad("--from-queue and --from-archive: choose one source")
+	}
+	if f.fromQueue != "" && !isQueueURL(f.fromQueue) {
+		bad("--from-queue %q: want a queue URL, https://sqs.REGION.amazonaws.com/ACCOUNT/NAME", f.fromQueue)
+	}
+	if f.fromArchive != "" && !strings.HasPrefix(f.fromArchive, "s3://") || f.fromArchive == "s3://" {
+		bad("--from-archive %q: want s3://BUCKET[/PREFIX]", f.fromArchive)
+	}
+	since, err1 := parseDay("since", f.since)
+	until, err2 := parseDay("until", f.until)
+	errs = append(errs, err1, err2)
+	if err1 == nil && err2 == nil && !since.IsZero() && !until.IsZero() && since.After(until) {
+		bad("--since %s is after --until %s", f.since, f.until)
+	}
+	if _, err := path.Match(f.stream, ""); err != nil {
+		bad("--stream %q: %v", f.stream, err)
+	}
+	if f.rate < 0 || math.IsNaN(f.rate) || math.IsInf(f.rate, 0) {
+		bad("--rate %v: want a positive number of records/s (0: the default)", f.rate)
+	}
+	if f.budget < 0 {
+		bad("--budget %v: must not be negative", f.budget)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return usageError{err}
+	}
+	return nil
+}
+
+// isQueueURL reports whether s looks like an SQS queue URL: http(s), a host and a
+// path naming the account and the queue.
+func isQueueURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" &&
+		len(strings.Split(strings.Trim(u.Path, "/"), "/")) == 2
+}
+
 func redriveConfig(env envFlags, fromArchive, to string) (redrive.Config, error) {
 	lookup := env.lookup
 	if fromArchive != "" {
@@ -126,6 +182,9 @@ func redriveConfig(env envFlags, fromArchive, to string) (redrive.Config, error)
 	c, err := redrive.LoadConfig(lookup, fromArchive != "")
 	if err != nil {
 		return c, usageError{err}
+	}
+	if fromArchive == "" && !isQueueURL(c.DLQURL) {
+		return c, usageError{fmt.Errorf("STREAMDLQ_DLQ_URL (--dlq-url) %q: want a queue URL", c.DLQURL)}
 	}
 	if to != "" {
 		r, err := redrive.ParseRoute("*=" + to)
