@@ -110,7 +110,8 @@ func NewFromConfig(cfg aws.Config, c Config, optFns ...func(*Options)) *Redriver
 		})
 	}
 	opts := []func(*Options){func(o *Options) {
-		o.Kinesis, o.Lambda = kinesis.NewFromConfig(cfg), lambda.NewFromConfig(cfg)
+		lc := lambda.NewFromConfig(cfg)
+		o.Kinesis, o.Lambda, o.Mappings = kinesis.NewFromConfig(cfg), lc, lc
 		o.Events, o.SQS = eventbridge.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 		o.Routes, o.Throttle = c.Routes, c.Throttle
 	}}

@@ -2,6 +2,7 @@ package redrive
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -85,5 +86,51 @@ func TestUnroutableFailuresStay(t *testing.T) {
 	}
 	if n := e.depth(t, e.dlq); n != 2 {
 		t.Errorf("got %d messages on the DLQ, want both kept", n)
+	}
+}
+
+// TestConsumerFiltersReapplied: the consumer's mapping filters its records, so the
+// re-invoke carries only those that pass; the others count as done. A pattern with an
+// operator this package does not implement refuses the failure instead.
+func TestConsumerFiltersReapplied(t *testing.T) {
+	const consumer = "arn:aws:lambda:us-east-1:123456789012:function:orders-consumer"
+	mapping := func(pattern string) string {
+		b, _ := json.Marshal(map[string]any{"EventSourceMappings": []any{map[string]any{
+			"FunctionArn": consumer, "FilterCriteria": map[string]any{"Filters": []any{map[string]any{"Pattern": pattern}}},
+		}}})
+		return string(b)
+	}
+	tests := map[string]struct {
+		pattern                 string
+		wantSent                []string
+		wantRemoved, wantNoSend bool
+	}{
+		"passing records only": {pattern: `{"data":{"keep":[true]}}`, wantSent: []string{`{"keep":true,"n":0}`, `{"keep":true,"n":2}`}, wantRemoved: true},
+		"unknown operator":     {pattern: `{"data":{"keep":[{"wildcard":"*"}]}}`, wantNoSend: true},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t)
+			docs := withConsumer(consumer, kinesisDocs("arn:aws:kinesis:us-east-1:123456789012:stream/orders", 1, 3, 1))
+			for i, r := range docs[0].Records {
+				r.Kinesis.Kinesis.Data = fmt.Appendf(nil, `{"keep":%v,"n":%d}`, i%2 == 0, i)
+			}
+			e.enqueue(t, docs...)
+			fn := &fakeFunction{mappings: mapping(tt.pattern)}
+			lc := fn.client(t, e.cfg)
+			rep, err := New(e.source(), func(o *Options) { o.Lambda, o.Mappings = lc, lc }).Run(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fn.got(); !slices.Equal(got, tt.wantSent) {
+				t.Errorf("got %q at the consumer, want %q", got, tt.wantSent)
+			}
+			if tt.wantRemoved && (rep.Removed != 1 || rep.FilteredOut != 1) {
+				t.Errorf("got removed %d, filtered out %d, want 1, 1", rep.Removed, rep.FilteredOut)
+			}
+			if tt.wantNoSend && (rep.Kept != 1 || len(rep.Errors) == 0 || !strings.Contains(rep.Errors[0], `operator "wildcard" is not supported`)) {
+				t.Errorf("got kept %d, errors %q, want the failure kept and the operator named", rep.Kept, rep.Errors)
+			}
+		})
 	}
 }

@@ -25,6 +25,9 @@ const (
 	stateDelivered
 	stateLeft     // not delivered in this run; the record stays queued
 	stateRejected // the target can never take it
+	// stateFilteredOut: the consumer's mapping filters it out, so it is not sent and
+	// counts as done; the archive keeps it.
+	stateFilteredOut
 )
 
 // item is one record of a failure on its way to a target; entry is nil when the

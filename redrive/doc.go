@@ -6,7 +6,10 @@
 // function that failed, named by the on-failure record's functionArn and invoked with
 // its qualifier — alias or version — or $LATEST when it has none; by Route the source
 // Kinesis stream, where every consumer of the stream sees the records again, another
-// function, an EventBridge bus or an SQS queue),
+// function, an EventBridge bus or an SQS queue; the consumer target applies its
+// event source mapping's FilterCriteria again, so the consumer never sees a record
+// its mapping filters out, and refuses a failure whose patterns use an operator
+// this package does not implement, a *FilterError),
 // and sends the records in calls that keep the target's request limits, an adaptive
 // rate and each ordering key's order:
 //

@@ -106,7 +106,7 @@ func (u *unit) allDelivered() bool {
 		return false
 	}
 	for _, it := range u.items {
-		if it.state != stateDelivered {
+		if it.state != stateDelivered && it.state != stateFilteredOut {
 			return false
 		}
 	}

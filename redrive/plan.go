@@ -41,7 +41,22 @@ func (r *Redriver) plan(ctx context.Context, rep *Report, u *unit, work map[*del
 		return
 	}
 	u.target = d.target.Name()
-	r.prepare(rep, u, d, work)
+	fc, err := r.filtersFor(ctx, u, d)
+	if err != nil {
+		u.skip = skipTarget
+		rep.addError(err)
+		return
+	}
+	r.prepare(rep, u, d, work, fc)
+}
+
+// filtersFor are the consumer mapping's filter criteria when the failure goes back
+// to its consumer, so the consumer never sees a record its mapping filtered out.
+func (r *Redriver) filtersFor(ctx context.Context, u *unit, d *deliverer) (filterCriteria, error) {
+	if r.opts.Mappings == nil || u.consumer == "" || d.target.Name() != PrefixLambda+u.consumer {
+		return nil, nil
+	}
+	return r.consumerFilters(ctx, u.consumer, u.doc.Hydration.StreamARN)
 }
 
 // deliverer is the deliverer of the failure's route.
@@ -78,13 +93,18 @@ func isFunctionARN(s string) bool {
 		parts[5] == "function" && parts[6] != "" && (len(parts) == 7 || parts[7] != "")
 }
 
-func (r *Redriver) prepare(rep *Report, u *unit, d *deliverer, work map[*deliverer][]*item) {
+func (r *Redriver) prepare(rep *Report, u *unit, d *deliverer, work map[*deliverer][]*item, fc filterCriteria) {
 	h := u.doc.Hydration
 	from := Origin{StreamARN: h.StreamARN, ShardID: h.ShardID}
 	d.stats.Failures++
 	for _, rec := range u.doc.Records {
 		it := &item{rec: rec, group: u, callCap: u.batchSize}
 		u.items = append(u.items, it)
+		if !fc.pass(rec) {
+			it.state = stateFilteredOut
+			rep.FilteredOut++
+			continue
+		}
 		e, err := d.target.Prepare(rec, from)
 		if err != nil {
 			it.state, it.err = stateRejected, err

@@ -16,8 +16,11 @@ type Options struct {
 	// failures on the queue with a *TargetError.
 	Kinesis kinesisAPI
 	Lambda  invokeAPI
-	Events  putEventsAPI
-	SQS     sendMessageBatchAPI
+	// Mappings, when set, finds the consumer's event source mapping, whose filter
+	// criteria the consumer target applies again.
+	Mappings listMappingsAPI
+	Events   putEventsAPI
+	SQS      sendMessageBatchAPI
 
 	// Routes are tried in order; a failure without a match goes to its consumer
 	// function (SpecConsumer), or stays queued with ErrNoConsumer when it names none.
@@ -68,6 +71,7 @@ type Redriver struct {
 	// unfinished maps a shard to the earliest start of its failures this run left
 	// undelivered: later failures of the shard wait for the next run.
 	unfinished map[string]string
+	filters    map[string]filtersResult // by consumer and stream
 }
 
 // New returns a Redriver reading from src.
@@ -76,7 +80,7 @@ func New(src Source, optFns ...func(*Options)) *Redriver {
 	for _, fn := range optFns {
 		fn(&o)
 	}
-	return &Redriver{src: src, opts: o, clock: o.Clock, targets: map[string]*deliverer{}, targetErrs: map[string]error{}, unfinished: map[string]string{}}
+	return &Redriver{src: src, opts: o, clock: o.Clock, targets: map[string]*deliverer{}, targetErrs: map[string]error{}, unfinished: map[string]string{}, filters: map[string]filtersResult{}}
 }
 
 // Run redrives until the source is drained, the time budget is reached or ctx ends.

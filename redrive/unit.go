@@ -75,7 +75,7 @@ const (
 func (u *unit) counts() (delivered, rejected, left int) {
 	for _, it := range u.items {
 		switch it.state {
-		case stateDelivered:
+		case stateDelivered, stateFilteredOut:
 			delivered++
 		case stateRejected:
 			rejected++
@@ -153,7 +153,7 @@ func (u *unit) undelivered() *archive.Document {
 	rest := *u.doc
 	rest.Records = make([]batch.Record, 0, len(u.items))
 	for _, it := range u.items {
-		if it.state != stateDelivered {
+		if it.state != stateDelivered && it.state != stateFilteredOut {
 			rest.Records = append(rest.Records, it.rec)
 		}
 	}

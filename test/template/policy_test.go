@@ -11,9 +11,14 @@ import (
 )
 
 // unscopable lists the actions AWS authorizes only on Resource "*", with why each is
-// needed. EMF metrics need no cloudwatch:PutMetricData, so it is empty; an entry here
-// must say which AWS documentation makes the action unscopable.
-var unscopable = map[string]string{}
+// needed. EMF metrics need no cloudwatch:PutMetricData; an entry here must say which
+// AWS documentation makes the action unscopable.
+var unscopable = map[string]string{
+	// Service Authorization Reference, AWS Lambda: ListEventSourceMappings has no
+	// resource type. The redrive reads the consumer mapping's FilterCriteria (the
+	// configuration only, no data) to apply them again.
+	"lambda:ListEventSourceMappings": "the consumer target re-applies its mapping's filters",
+}
 
 var actionName = regexp.MustCompile(`^[a-z0-9-]+:[A-Za-z0-9]+$`)
 
