@@ -38,6 +38,8 @@ type Config struct {
 	// FromArchive reads the archive (selected by ArchiveFilter) instead of the DLQ.
 	FromArchive   bool
 	ArchiveFilter archive.Filter
+	// Job, with FromArchive, makes the replay resumable under this name (see Job).
+	Job string
 }
 
 // LoadConfig reads the configuration through lookup (os.LookupEnv in main),
@@ -98,7 +100,11 @@ func NewFromConfig(cfg aws.Config, c Config, optFns ...func(*Options)) *Redriver
 	})
 	var src Source
 	if c.FromArchive {
-		src = NewArchiveSource(arc, c.ArchiveFilter, 0)
+		as := NewArchiveSource(arc, c.ArchiveFilter, 0)
+		if c.Job != "" {
+			as.WithJob(NewJob(s3c, c.ArchiveBucket, c.ArchivePrefix, c.Job))
+		}
+		src = as
 	} else {
 		sqsc := sqs.NewFromConfig(cfg)
 		queue := archive.NewQueue(sqsc, func(o *archive.QueueOptions) { o.URL, o.Archive = c.DLQURL, arc })

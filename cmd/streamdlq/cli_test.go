@@ -114,6 +114,19 @@ func TestOperatorFlow(t *testing.T) {
 	if done.Delivered != 10 || done.Removed != 1 || done.Left != 0 {
 		t.Errorf("redrive = delivered %d, removed %d, left %d; want 10, 1, 0 (the dry runs must have left the message)", done.Delivered, done.Removed, done.Left)
 	}
+	for i, want := range []int{10, 0} { // a job resumed sends nothing twice
+		var rep redrive.Report
+		if err := json.Unmarshal(mustRun(t, "redrive", "--from-archive", "s3://"+bucket, "--job", "replay-1", "--to", "kinesis", "--json"), &rep); err != nil {
+			t.Fatal(err)
+		}
+		if rep.Delivered != want {
+			t.Errorf("job run %d: delivered %d, want %d", i+1, rep.Delivered, want)
+		}
+	}
+	var job redrive.JobStatus
+	if err := json.Unmarshal(mustRun(t, "jobs", "--archive", "s3://"+bucket, "--json"), &job); err != nil || job.Name != "replay-1" || job.Done != 1 {
+		t.Errorf("jobs = %+v (%v), want replay-1 with 1 object done", job, err)
+	}
 }
 
 func runCode(t *testing.T, args ...string) (int, string) {

@@ -34,6 +34,7 @@ var commands = map[string]command{
 	"ls":      {"list the failures in the archive: stream, shard, range, records, status, age", runLs},
 	"redrive": {"replay failures from the DLQ or the archive to their targets, under throttle awareness", runRedrive},
 	"invoke":  {"run the hydrate or redrive Lambda handler in-process on an event file", runInvoke},
+	"jobs":    {"list the resumable archive replays (redrive --job) and their progress", runJobs},
 	"show":    {"show one archived failure and its records, decoded (payloads only with --payloads)", runShow},
 }
 

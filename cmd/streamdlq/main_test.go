@@ -38,6 +38,8 @@ func TestExitCodes(t *testing.T) {
 		"redrive negative budget":            {[]string{"redrive", "--from-archive", "s3://b", "--budget", "-1m"}, nil, exitUsage, "--budget -1m0s: must not be negative"},
 		"redrive bad archive names its flag": {[]string{"redrive", "--from-archive", "b/x"}, nil, exitUsage, `--from-archive "b/x"`},
 		"redrive every bad flag at once":     {[]string{"redrive", "--from-queue", "q", "--rate", "-1", "--budget", "-1s"}, nil, exitUsage, "--budget -1s"},
+		"redrive job needs the archive":      {[]string{"redrive", "--from-queue", "https://sqs.us-east-1.amazonaws.com/1/q", "--job", "j"}, nil, exitUsage, "--job: only with --from-archive"},
+		"redrive bad job name":               {[]string{"redrive", "--from-archive", "s3://b", "--job", "a/b"}, nil, exitUsage, `--job: job name "a/b"`},
 		"redrive help warns of --to kinesis": {[]string{"redrive", "--help"}, nil, exitOK, "every consumer of the stream sees them again"},
 	}
 	for name, c := range cases {

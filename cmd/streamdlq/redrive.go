@@ -48,6 +48,8 @@ func runRedrive(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	streamFilter := fs.String("stream", "", "only failures of streams matching this glob (name or ARN)")
 	shard := fs.String("shard", "", "only failures of this shard")
 	condition := fs.String("condition", "", "only failures with this on-failure condition")
+	job := fs.String("job", "", "with --from-archive: resumable replay under this name; progress is kept in the archive bucket\n"+
+		"(jobs/NAME/), so a run cut short, a crash or a second run goes on without sending an object twice")
 	dryRun := fs.Bool("dry-run", false, "report what would be sent where; send, delete and park nothing")
 	budget := fs.Duration("budget", 0, "stop taking new work after this long (default: until drained)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
@@ -66,7 +68,7 @@ func runRedrive(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parseFlags(fs, args, stderr, 0); err != nil {
 		return err
 	}
-	if err := checkRedriveFlags(redriveFlags{*fromQueue, *fromArchive, *since, *until, *streamFilter, *rate, *budget}); err != nil {
+	if err := checkRedriveFlags(redriveFlags{*fromQueue, *fromArchive, *since, *until, *streamFilter, *job, *rate, *budget}); err != nil {
 		return err
 	}
 	if *fromQueue != "" {
@@ -85,6 +87,7 @@ func runRedrive(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *rate > 0 {
 		c.Throttle.Start.Records = *rate
 	}
+	c.Job = *job
 	filter := redrive.Filter{Since: c.ArchiveFilter.Since, Until: endOfDay(c.ArchiveFilter.Until)}
 	if *streamFilter != "" {
 		filter.Streams = []string{*streamFilter}
@@ -123,9 +126,9 @@ func (e leftError) Error() string {
 
 // redriveFlags are the flags checked before anything else happens.
 type redriveFlags struct {
-	fromQueue, fromArchive, since, until, stream string
-	rate                                         float64
-	budget                                       time.Duration
+	fromQueue, fromArchive, since, until, stream, job string
+	rate                                              float64
+	budget                                            time.Duration
 }
 
 // checkRedriveFlags checks every flag before any call, naming each bad one and why.
@@ -152,6 +155,14 @@ func checkRedriveFlags(f redriveFlags) error {
 	}
 	if f.rate < 0 || math.IsNaN(f.rate) || math.IsInf(f.rate, 0) {
 		bad("--rate %v: want a positive number of records/s (0: the default)", f.rate)
+	}
+	if f.job != "" && f.fromArchive == "" {
+		bad("--job: only with --from-archive (the DLQ keeps its own progress)")
+	}
+	if f.job != "" {
+		if err := redrive.CheckJobName(f.job); err != nil {
+			bad("--job: %v", err)
+		}
 	}
 	if f.budget < 0 {
 		bad("--budget %v: must not be negative", f.budget)
