@@ -40,6 +40,8 @@ type Config struct {
 	ArchiveFilter archive.Filter
 	// Job, with FromArchive, makes the replay resumable under this name (see Job).
 	Job string
+	// Holder names this redrive in the source's lease (default: host and pid).
+	Holder string
 }
 
 // LoadConfig reads the configuration through lookup (os.LookupEnv in main),
@@ -99,6 +101,15 @@ func NewFromConfig(cfg aws.Config, c Config, optFns ...func(*Options)) *Redriver
 		o.Bucket, o.Prefix, o.KMSKeyID = c.ArchiveBucket, c.ArchivePrefix, c.KMSKeyID
 	})
 	var src Source
+	source := "sqs:" + c.DLQURL
+	if c.FromArchive {
+		source = "s3://" + c.ArchiveBucket + "/" + c.ArchivePrefix + "#job=" + c.Job
+	}
+	holder := c.Holder
+	if holder == "" {
+		holder = DefaultHolder("streamdlq redrive")
+	}
+	lease := NewLease(s3c, c.ArchiveBucket, c.ArchivePrefix, source, holder, 0)
 	if c.FromArchive {
 		as := NewArchiveSource(arc, c.ArchiveFilter, 0)
 		if c.Job != "" {
@@ -120,6 +131,10 @@ func NewFromConfig(cfg aws.Config, c Config, optFns ...func(*Options)) *Redriver
 		o.Kinesis, o.Lambda, o.Mappings = kinesis.NewFromConfig(cfg), lc, lc
 		o.Events, o.SQS = eventbridge.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 		o.Routes, o.Throttle = c.Routes, c.Throttle
+		// The archive is only read, so only a job (which writes progress) is leased.
+		if !c.FromArchive || c.Job != "" {
+			o.Lease = lease
+		}
 	}}
 	return New(src, append(opts, optFns...)...)
 }
@@ -148,9 +163,18 @@ func (h *Handler) Handle(ctx context.Context, _ json.RawMessage) (Report, error)
 		ctx = l.WithContext(ctx)
 	}
 	started := time.Now()
-	rep, err := NewFromConfig(h.cfg, h.c, func(o *Options) { o.Metrics = h.metrics }).Run(ctx)
+	c := h.c
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		c.Holder = "the scheduled redrive function (request " + lc.AwsRequestID + ")"
+	}
+	rep, err := NewFromConfig(h.cfg, c, func(o *Options) { o.Metrics = h.metrics }).Run(ctx)
 	ev := log.Info()
-	if err != nil {
+	var held *LeaseHeldError
+	switch {
+	case errors.As(err, &held):
+		// Another redrive (an operator's CLI) is draining the queue: not a failure.
+		ev, err = log.Warn().Err(held), nil
+	case err != nil:
 		ev = log.Error().Err(err)
 	}
 	ev.EmbedObject(rep).Dur("took", time.Since(started)).Msg("redrive finished")

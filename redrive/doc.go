@@ -50,6 +50,11 @@
 // dry run, nothing delivered) are made visible again when it ends. The archive source
 // changes nothing.
 //
+// One redrive per source: with Options.Lease (NewFromConfig sets it for the DLQ and
+// for archive jobs) a run takes the source's lease, an S3 object written
+// conditionally with an expiry, and a run finding it held returns a
+// *LeaseHeldError naming the holder before reading anything.
+//
 // Error contract. Run returns an error only when the source failed or ctx was
 // cancelled (then nothing is settled after the cancellation); everything else is
 // counted in the Report and stays queued. Entries are validated before any call

@@ -51,6 +51,11 @@ type Options struct {
 	// invocations get 15 minutes, the longest a function runs).
 	CallTimeout time.Duration
 
+	// Lease, when set, is taken before the run reads anything and released at its
+	// end: a run finding it held by another returns a *LeaseHeldError at once. Its
+	// time (when not set) covers the run's budget, or 15 minutes renewed each round.
+	Lease *Lease
+
 	// Metrics receives EMF lines at the end of the run; nil writes none.
 	Metrics io.Writer
 	// Progress, when set, receives a running total after every round (the CLI's live
@@ -94,12 +99,35 @@ func (r *Redriver) Run(ctx context.Context) (Report, error) {
 	if !stopAt.IsZero() {
 		r.cutAt = stopAt.Add(r.opts.SafetyMargin / 2)
 	}
+	if err := r.takeLease(ctx, start, stopAt); err != nil {
+		rep.Stopped = StoppedLeased
+		return rep, err
+	}
 	err := r.loop(ctx, &rep, stopAt)
+	if l := r.opts.Lease; l != nil {
+		rep.addError(l.release(context.WithoutCancel(ctx)))
+	}
 	if ctx.Err() == nil {
 		rep.addError(r.src.release(ctx))
 	}
 	r.finish(&rep, start)
 	return rep, err
+}
+
+// takeLease takes the source's lease, for the whole run when it has a budget.
+func (r *Redriver) takeLease(ctx context.Context, start, stopAt time.Time) error {
+	l := r.opts.Lease
+	if l == nil {
+		return nil
+	}
+	if l.ttl <= 0 {
+		l.ttl = 15 * time.Minute
+		if !stopAt.IsZero() {
+			l.ttl = stopAt.Sub(start) + r.opts.SafetyMargin + time.Minute
+		}
+	}
+	l.now = r.clock.Now
+	return l.acquire(ctx)
 }
 
 // stopAt is when the run stops taking new work: ctx's deadline less the safety
@@ -137,6 +165,12 @@ func (r *Redriver) loop(ctx context.Context, rep *Report, stopAt time.Time) erro
 		case len(units) == 0:
 			rep.Stopped = StoppedDrained
 			return nil
+		}
+		if l := r.opts.Lease; l != nil {
+			if err := l.renew(ctx); err != nil {
+				rep.Stopped = StoppedError
+				return err
+			}
 		}
 		if err := r.round(ctx, rep, units, stopAt); err != nil {
 			rep.Stopped = StoppedCancelled

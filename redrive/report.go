@@ -16,6 +16,7 @@ const (
 	StoppedTimeBudget = "time-budget" // the deadline, less the safety margin, came
 	StoppedCancelled  = "cancelled"   // ctx was cancelled; nothing was settled after it
 	StoppedError      = "error"       // the source failed
+	StoppedLeased     = "leased"      // another redrive holds the source's lease
 )
 
 // maxReportErrors bounds the errors a report keeps.
