@@ -152,10 +152,12 @@ func NewHandler(cfg aws.Config, c Config, metrics io.Writer) *Handler {
 	return &Handler{cfg: cfg, c: c, metrics: metrics}
 }
 
-// Handle runs one redrive. The event (a schedule's, or any JSON) is not used. It
-// returns an error only when the source itself failed, so that a broken queue shows
+// Handle runs one redrive. The event (a schedule's, or any JSON) is read only for an
+// optional "job" (see JobInput): then the run carries that archive replay on where
+// the last run stopped, instead of draining the DLQ. It returns an error only when
+// the source itself failed (or the job is malformed), so that a broken queue shows
 // up as function errors; undelivered records stay on the queue either way.
-func (h *Handler) Handle(ctx context.Context, _ json.RawMessage) (Report, error) {
+func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (Report, error) {
 	log := zerolog.Ctx(ctx)
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		l := log.With().Str("requestId", lc.AwsRequestID).Logger()
@@ -163,7 +165,10 @@ func (h *Handler) Handle(ctx context.Context, _ json.RawMessage) (Report, error)
 		ctx = l.WithContext(ctx)
 	}
 	started := time.Now()
-	c := h.c
+	c, err := withJob(h.c, event)
+	if err != nil {
+		return Report{}, err
+	}
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		c.Holder = "the scheduled redrive function (request " + lc.AwsRequestID + ")"
 	}
@@ -179,4 +184,49 @@ func (h *Handler) Handle(ctx context.Context, _ json.RawMessage) (Report, error)
 	}
 	ev.EmbedObject(rep).Dur("took", time.Since(started)).Msg("redrive finished")
 	return rep, err
+}
+
+// JobInput is the "job" a schedule's input may carry, so the scheduled function
+// replays a range of the archive across runs: {"job": {"name": "backfill-1",
+// "source": "kinesis", "stream": "orders", "shard": "", "since": "2026-11-01",
+// "until": "2026-11-03"}}. Days are YYYY-MM-DD, UTC, inclusive.
+type JobInput struct {
+	Name   string `json:"name"`
+	Source string `json:"source"`
+	Stream string `json:"stream"`
+	Shard  string `json:"shard"`
+	Since  string `json:"since"`
+	Until  string `json:"until"`
+}
+
+// withJob is c switched to the archive job the event names, if any.
+func withJob(c Config, event json.RawMessage) (Config, error) {
+	var in struct {
+		Job *JobInput `json:"job"`
+	}
+	if json.Unmarshal(event, &in) != nil || in.Job == nil {
+		return c, nil
+	}
+	j := in.Job
+	f := archive.Filter{Source: j.Source, Stream: j.Stream, Shard: j.Shard}
+	var errs []error
+	for _, d := range []struct {
+		name, value string
+		dst         *time.Time
+	}{{"since", j.Since, &f.Since}, {"until", j.Until, &f.Until}} {
+		if d.value == "" {
+			continue
+		}
+		t, err := time.Parse("2006-01-02", d.value)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("job %s: %q is not YYYY-MM-DD", d.name, d.value))
+		}
+		*d.dst = t
+	}
+	errs = append(errs, CheckJobName(j.Name))
+	if err := errors.Join(errs...); err != nil {
+		return c, err
+	}
+	c.FromArchive, c.Job, c.ArchiveFilter = true, j.Name, f
+	return c, nil
 }

@@ -2,6 +2,8 @@ package redrive
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -57,5 +59,34 @@ func TestJobResumes(t *testing.T) {
 	}
 	if _, err := run(archive.Filter{Source: "kinesis", Stream: "payments"}); err == nil || !strings.Contains(err.Error(), "another selection") {
 		t.Errorf("got %v resuming with another selection, want a refusal", err)
+	}
+}
+
+// TestScheduledFunctionCarriesAJob: a schedule input naming a job makes each run of
+// the function go on with that archive replay, so the second run sends nothing the
+// first one did; a malformed job is an error.
+func TestScheduledFunctionCarriesAJob(t *testing.T) {
+	e := newEnv(t)
+	docs := kinesisDocs("arn:aws:kinesis:us-east-1:123456789012:stream/orders", 2, 3, 1)
+	for _, d := range docs {
+		if _, err := e.archive.Put(context.Background(), d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sink := e.createQueue(t, "sink")
+	h := NewHandler(e.cfg, Config{DLQURL: e.dlq, ArchiveBucket: e.bucket, ArchivePrefix: "failures",
+		Routes: []Route{{Pattern: "*", Target: "sqs:" + sink}}}, io.Discard)
+	event := json.RawMessage(`{"source":"streamdlq.schedule","job":{"name":"nightly","source":"kinesis","stream":"orders","since":"2020-01-01"}}`)
+	for i, want := range []int{2, 0} {
+		rep, err := h.Handle(context.Background(), event)
+		if err != nil || rep.Messages != want {
+			t.Fatalf("run %d: got %d objects read (%v), want %d", i+1, rep.Messages, err, want)
+		}
+	}
+	if n := e.depth(t, sink); n != 6 {
+		t.Errorf("got %d messages on the target, want the 6 records once", n)
+	}
+	if _, err := h.Handle(context.Background(), json.RawMessage(`{"job":{"name":"a/b","since":"yesterday"}}`)); err == nil {
+		t.Error("got no error for a malformed job, want one")
 	}
 }
