@@ -47,16 +47,21 @@ func compareSeq(a, b string) int {
 	return cmp.Compare(a, b)
 }
 
-// chainShards makes each planned failure wait for the one before it of its shard in
-// this round, and holds back a failure behind an earlier one of its shard that an
-// earlier round left unfinished.
+// lineOf is what a failure keeps order within: its shard, at its target. Two
+// consumers of one stream fail independently, and their failures go to different
+// targets (each its own deliverer), so they never wait for each other.
+func lineOf(u *unit) string { return u.target + " " + shardOf(u) }
+
+// chainShards makes each planned failure wait for the one before it of its shard
+// (at the same target) in this round, and holds back a failure behind an earlier
+// one that an earlier round left unfinished.
 func (r *Redriver) chainShards(units []*unit) {
 	last := map[string]*unit{}
 	for _, u := range units {
 		if u.doc == nil || u.skip == skipFiltered {
 			continue
 		}
-		s := shardOf(u)
+		s := lineOf(u)
 		if start, ok := r.unfinished[s]; ok && compareSeq(start, u.doc.Hydration.Start) < 0 {
 			u.waitErr = ErrEarlierUnfinished
 		}
@@ -70,7 +75,7 @@ func (r *Redriver) noteUnfinished(u *unit, v verdict) {
 	if u.doc == nil || u.skip == skipFiltered || v == remove {
 		return
 	}
-	s, start := shardOf(u), u.doc.Hydration.Start
+	s, start := lineOf(u), u.doc.Hydration.Start
 	if old, ok := r.unfinished[s]; !ok || compareSeq(start, old) < 0 {
 		r.unfinished[s] = start
 	}

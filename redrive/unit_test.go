@@ -232,3 +232,26 @@ func TestRestKey(t *testing.T) {
 		})
 	}
 }
+
+// TestOrderByShardAndChain: a round's failures are sorted by shard and sequence, and
+// each waits for the earlier one of its shard at the same target only: two
+// consumers of one stream fail independently.
+func TestOrderByShardAndChain(t *testing.T) {
+	mk := func(shard, start, target string) *unit {
+		return &unit{target: target, doc: &archive.Document{Hydration: archive.Hydration{StreamARN: "arn:s", ShardID: shard, Start: start}}}
+	}
+	late, early := mk("shard-1", "200", "lambda:a"), mk("shard-1", "99", "lambda:a")
+	other := mk("shard-1", "150", "lambda:b")
+	elsewhere := mk("shard-2", "1", "lambda:a")
+	units := []*unit{late, elsewhere, other, early}
+	orderByShard(units)
+	if units[0] != early || units[1] != other || units[2] != late || units[3] != elsewhere {
+		t.Fatalf("got order %v %v %v %v, want shard-1 by sequence (99, 150, 200), then shard-2",
+			units[0].doc.Hydration.Start, units[1].doc.Hydration.Start, units[2].doc.Hydration.Start, units[3].doc.Hydration.Start)
+	}
+	r := New(nil)
+	r.chainShards(units)
+	if late.after != early || other.after != nil || early.after != nil || elsewhere.after != nil {
+		t.Errorf("got late after %p (want %p), other after %p, want only the same target's failures chained", late.after, early, other.after)
+	}
+}
