@@ -50,9 +50,16 @@ func (d *deliverer) readyLanes(q *queue, now time.Time) ([]bool, time.Duration) 
 	return ready, 0
 }
 
-// blocked settles an item whose key stopped at an undelivered record, reporting whether
-// it did.
+// blocked reports whether an item cannot go now: an earlier failure of its shard is
+// still being sent (it waits), or it was held back or its key stopped at an
+// undelivered record (it is settled as left).
 func (d *deliverer) blocked(q *queue, it *item) bool {
+	if wait, held := it.group.waiting(); wait {
+		return true
+	} else if held != nil {
+		q.settle(it, stateLeft, held)
+		return true
+	}
 	err, ok := d.stuck[it.entry.Key]
 	if !ok {
 		return false
@@ -83,11 +90,14 @@ func (d *deliverer) scan(q *queue, ready []bool) []*item {
 			}
 			seen[it.entry.Key] = true
 		}
-		if bytes+it.entry.Size > d.limits.MaxBytes || !g.take(it.entry) {
+		if (it.solo && len(batch) > 0) || bytes+it.entry.Size > d.limits.MaxBytes || !g.take(it.entry) {
 			continue
 		}
 		bytes += it.entry.Size
 		batch = append(batch, it)
+		if it.solo {
+			break
+		}
 	}
 	return batch
 }
@@ -144,14 +154,19 @@ func (d *deliverer) prefix(q *queue, ready []bool) []*item {
 			key = it.entry.Key
 		} else if it.entry.Key != key {
 			continue
+		} else if it.group != batch[0].group || (batch[0].callCap > 0 && len(batch) >= batch[0].callCap) {
+			break
 		}
 		c := d.lanes[it.entry.Lane]
-		if !ready[it.entry.Lane] || !c.canTake(it.entry.Size) || bytes+it.entry.Size > d.limits.MaxBytes {
+		if (it.solo && len(batch) > 0) || !ready[it.entry.Lane] || !c.canTake(it.entry.Size) || bytes+it.entry.Size > d.limits.MaxBytes {
 			break
 		}
 		c.take(it.entry.Size)
 		bytes += it.entry.Size
 		batch = append(batch, it)
+		if it.solo {
+			break
+		}
 	}
 	return batch
 }

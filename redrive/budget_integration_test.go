@@ -56,7 +56,7 @@ func TestTimeBudget(t *testing.T) {
 	tests := map[string]struct {
 		budget, timeout, margin time.Duration
 	}{
-		"budget":                 {budget: 1200 * time.Millisecond},
+		"budget":                 {budget: 1200 * time.Millisecond, margin: time.Second},
 		"deadline less a margin": {timeout: 3 * time.Second, margin: 1800 * time.Millisecond},
 	}
 	for name, tt := range tests {
@@ -89,5 +89,48 @@ func TestTimeBudget(t *testing.T) {
 				t.Errorf("got delivered %d (function: %d), left %d, want some delivered and the rest left", rep.Delivered, len(fn.got()), rep.Left)
 			}
 		})
+	}
+}
+
+// TestDeadlineInTheMiddleOfACall: a call still running when the run's budget (plus
+// half the margin) is spent is cut; only its own failure stays queued, untouched,
+// while the failure delivered before it was deleted as soon as it was done, without
+// waiting for the round to end.
+func TestDeadlineInTheMiddleOfACall(t *testing.T) {
+	e := newEnv(t)
+	docs := kinesisDocs("arn:aws:kinesis:us-east-1:123456789012:stream/src", 2, 3, 1)
+	e.enqueue(t, docs...)
+	calls := 0
+	var deletedMidCall atomic.Bool
+	fn := &fakeFunction{respond: func([]string, []string) (int, string, string) {
+		if calls++; calls == 1 {
+			return 200, "", ""
+		}
+		for range 20 {
+			if e.depth(t, e.dlq) == 1 {
+				deletedMidCall.Store(true)
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		time.Sleep(2500 * time.Millisecond)
+		return 200, "", ""
+	}}
+	rep, err := New(e.source(), func(o *Options) {
+		o.Lambda = fn.client(t, e.cfg)
+		o.Routes = []Route{{Pattern: "*", Target: "lambda:consumer"}}
+		o.Budget, o.SafetyMargin = 500*time.Millisecond, 2*time.Second
+	}).Run(context.Background())
+	if err != nil {
+		t.Fatalf("got %v, want a normal end: a cut call is not a cancelled run", err)
+	}
+	if rep.Removed != 1 || rep.Kept != 1 || rep.Delivered != 3 || rep.Left != 3 || rep.Stopped != StoppedTimeBudget {
+		t.Errorf("got removed %d, kept %d, delivered %d, left %d, stopped %q, want 1, 1, 3, 3, %q", rep.Removed, rep.Kept, rep.Delivered, rep.Left, rep.Stopped, StoppedTimeBudget)
+	}
+	if !deletedMidCall.Load() {
+		t.Error("the delivered failure was still on the DLQ during the next call, want it deleted as soon as done")
+	}
+	if n := e.depth(t, e.dlq); n != 1 {
+		t.Errorf("got %d messages on the DLQ, want the cut failure's only", n)
 	}
 }

@@ -3,6 +3,8 @@ package redrive
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -36,6 +38,10 @@ type Config struct {
 	// FromArchive reads the archive (selected by ArchiveFilter) instead of the DLQ.
 	FromArchive   bool
 	ArchiveFilter archive.Filter
+	// Job, with FromArchive, makes the replay resumable under this name (see Job).
+	Job string
+	// Holder names this redrive in the source's lease (default: host and pid).
+	Holder string
 }
 
 // LoadConfig reads the configuration through lookup (os.LookupEnv in main),
@@ -78,8 +84,21 @@ func NewFromConfig(cfg aws.Config, c Config, optFns ...func(*Options)) *Redriver
 		o.Bucket, o.Prefix, o.KMSKeyID = c.ArchiveBucket, c.ArchivePrefix, c.KMSKeyID
 	})
 	var src Source
+	source := "sqs:" + c.DLQURL
 	if c.FromArchive {
-		src = NewArchiveSource(arc, c.ArchiveFilter, 0)
+		source = "s3://" + c.ArchiveBucket + "/" + c.ArchivePrefix + "#job=" + c.Job
+	}
+	holder := c.Holder
+	if holder == "" {
+		holder = DefaultHolder("streamdlq redrive")
+	}
+	lease := NewLease(s3c, c.ArchiveBucket, c.ArchivePrefix, source, holder, 0)
+	if c.FromArchive {
+		as := NewArchiveSource(arc, c.ArchiveFilter, 0)
+		if c.Job != "" {
+			as.WithJob(NewJob(s3c, c.ArchiveBucket, c.ArchivePrefix, c.Job))
+		}
+		src = as
 	} else {
 		sqsc := sqs.NewFromConfig(cfg)
 		queue := archive.NewQueue(sqsc, func(o *archive.QueueOptions) { o.URL, o.Archive = c.DLQURL, arc })
@@ -91,9 +110,14 @@ func NewFromConfig(cfg aws.Config, c Config, optFns ...func(*Options)) *Redriver
 		})
 	}
 	opts := []func(*Options){func(o *Options) {
-		o.Kinesis, o.Lambda = kinesis.NewFromConfig(cfg), lambda.NewFromConfig(cfg)
+		lc := lambda.NewFromConfig(cfg)
+		o.Kinesis, o.Lambda, o.Mappings = kinesis.NewFromConfig(cfg), lc, lc
 		o.Events, o.SQS = eventbridge.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 		o.Routes, o.Throttle = c.Routes, c.Throttle
+		// The archive is only read, so only a job (which writes progress) is leased.
+		if !c.FromArchive || c.Job != "" {
+			o.Lease = lease
+		}
 	}}
 	return New(src, append(opts, optFns...)...)
 }
@@ -111,10 +135,12 @@ func NewHandler(cfg aws.Config, c Config, metrics io.Writer) *Handler {
 	return &Handler{cfg: cfg, c: c, metrics: metrics}
 }
 
-// Handle runs one redrive. The event (a schedule's, or any JSON) is not used. It
-// returns an error only when the source itself failed, so that a broken queue shows
+// Handle runs one redrive. The event (a schedule's, or any JSON) is read only for an
+// optional "job" (see JobInput): then the run carries that archive replay on where
+// the last run stopped, instead of draining the DLQ. It returns an error only when
+// the source itself failed (or the job is malformed), so that a broken queue shows
 // up as function errors; undelivered records stay on the queue either way.
-func (h *Handler) Handle(ctx context.Context, _ json.RawMessage) (Report, error) {
+func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (Report, error) {
 	log := zerolog.Ctx(ctx)
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		l := log.With().Str("requestId", lc.AwsRequestID).Logger()
@@ -122,11 +148,68 @@ func (h *Handler) Handle(ctx context.Context, _ json.RawMessage) (Report, error)
 		ctx = l.WithContext(ctx)
 	}
 	started := time.Now()
-	rep, err := NewFromConfig(h.cfg, h.c, func(o *Options) { o.Metrics = h.metrics }).Run(ctx)
-	ev := log.Info()
+	c, err := withJob(h.c, event)
 	if err != nil {
+		return Report{}, err
+	}
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		c.Holder = "the scheduled redrive function (request " + lc.AwsRequestID + ")"
+	}
+	rep, err := NewFromConfig(h.cfg, c, func(o *Options) { o.Metrics = h.metrics }).Run(ctx)
+	ev := log.Info()
+	var held *LeaseHeldError
+	switch {
+	case errors.As(err, &held):
+		// Another redrive (an operator's CLI) is draining the queue: not a failure.
+		ev, err = log.Warn().Err(held), nil
+	case err != nil:
 		ev = log.Error().Err(err)
 	}
 	ev.EmbedObject(rep).Dur("took", time.Since(started)).Msg("redrive finished")
 	return rep, err
+}
+
+// JobInput is the "job" a schedule's input may carry, so the scheduled function
+// replays a range of the archive across runs: {"job": {"name": "backfill-1",
+// "source": "kinesis", "stream": "orders", "shard": "", "since": "2026-11-01",
+// "until": "2026-11-03"}}. Days are YYYY-MM-DD, UTC, inclusive.
+type JobInput struct {
+	Name   string `json:"name"`
+	Source string `json:"source"`
+	Stream string `json:"stream"`
+	Shard  string `json:"shard"`
+	Since  string `json:"since"`
+	Until  string `json:"until"`
+}
+
+// withJob is c switched to the archive job the event names, if any.
+func withJob(c Config, event json.RawMessage) (Config, error) {
+	var in struct {
+		Job *JobInput `json:"job"`
+	}
+	if json.Unmarshal(event, &in) != nil || in.Job == nil {
+		return c, nil
+	}
+	j := in.Job
+	f := archive.Filter{Source: j.Source, Stream: j.Stream, Shard: j.Shard}
+	var errs []error
+	for _, d := range []struct {
+		name, value string
+		dst         *time.Time
+	}{{"since", j.Since, &f.Since}, {"until", j.Until, &f.Until}} {
+		if d.value == "" {
+			continue
+		}
+		t, err := time.Parse("2006-01-02", d.value)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("job %s: %q is not YYYY-MM-DD", d.name, d.value))
+		}
+		*d.dst = t
+	}
+	errs = append(errs, CheckJobName(j.Name))
+	if err := errors.Join(errs...); err != nil {
+		return c, err
+	}
+	c.FromArchive, c.Job, c.ArchiveFilter = true, j.Name, f
+	return c, nil
 }

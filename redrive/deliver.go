@@ -3,6 +3,7 @@ package redrive
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/streamdlq/streamdlq/archive/batch"
@@ -26,6 +27,9 @@ const (
 	stateDelivered
 	stateLeft     // not delivered in this run; the record stays queued
 	stateRejected // the target can never take it
+	// stateFilteredOut: the consumer's mapping filters it out, so it is not sent and
+	// counts as done; the archive keeps it.
+	stateFilteredOut
 )
 
 // item is one record of a failure on its way to a target; entry is nil when the
@@ -36,6 +40,15 @@ type item struct {
 	state    itemState
 	attempts int   // failed attempts, throttles not counted
 	err      error // why it is not delivered
+	// group is the failure the record belongs to; callCap, when positive, is the most
+	// records a consumer invocation holds (the failed batch's size). A PrefixOfKey
+	// call never mixes records of two failures, so no batch is larger than the one
+	// that failed.
+	group   *unit
+	callCap int
+	// solo: a call holding this record was refused as a whole, so it goes alone to
+	// tell a bad record from a target that is down.
+	solo bool
 }
 
 // queue holds a call's candidates in their original order.
@@ -45,10 +58,13 @@ type queue struct {
 	pending   int
 	laneCount []int
 	laneBytes []int
+	// done, when set, is told of every item as it is settled, so that a failure can
+	// be settled as soon as its last record is.
+	done func(*item)
 }
 
-func newQueue(items []*item, lanes int) *queue {
-	q := &queue{items: items, laneCount: make([]int, lanes), laneBytes: make([]int, lanes)}
+func newQueue(items []*item, lanes int, done func(*item)) *queue {
+	q := &queue{items: items, laneCount: make([]int, lanes), laneBytes: make([]int, lanes), done: done}
 	for _, it := range items {
 		if it.state == statePending {
 			q.pending++
@@ -70,6 +86,9 @@ func (q *queue) settle(it *item, s itemState, err error) {
 	q.laneBytes[it.entry.Lane] -= it.entry.Size
 	for q.head < len(q.items) && q.items[q.head].state != statePending {
 		q.head++
+	}
+	if q.done != nil {
+		q.done(it)
 	}
 }
 
@@ -116,13 +135,23 @@ type deliverer struct {
 	// record of theirs goes in this run.
 	stuck map[string]error
 	stats TargetStats
+	// Set by the Redriver for each round: done hears of every settled item; a call
+	// ends callTimeout after it starts or at cutAt, whichever is first (zero: never).
+	done        func(*item)
+	callTimeout time.Duration
+	cutAt       time.Time
 }
+
+// ErrCallCut: a call outlived its own timeout or the run's budget; its records are
+// left undelivered (they may have arrived: at worst they are sent again) and nothing
+// else is affected.
+var ErrCallCut = fmt.Errorf("%w: the call was cut at its timeout", ErrTimeBudget)
 
 // deliver sends items until each is delivered, rejected or left, or ctx ends. At
 // stopAt it stops starting calls and leaves what is pending with ErrTimeBudget. Only
 // ctx's error is returned: everything else is recorded on the items.
 func (d *deliverer) deliver(ctx context.Context, items []*item, stopAt time.Time) error {
-	q := newQueue(items, len(d.lanes))
+	q := newQueue(items, len(d.lanes), d.done)
 	defer d.countLeft(items)
 	for q.pending > 0 {
 		now := d.clock.Now()
@@ -179,11 +208,22 @@ func (d *deliverer) call(ctx context.Context, q *queue, batch []*item, sentAt ti
 		entries[i] = it.entry
 	}
 	d.stats.Calls++
-	outcomes, err := d.target.Send(ctx, entries)
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
+	callCtx, cancel := d.callContext(ctx, sentAt)
+	outcomes, err := d.target.Send(callCtx, entries)
+	cut := callCtx.Err() != nil
+	cancel()
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return ctx.Err()
+	case err != nil && cut:
+		for _, it := range batch {
+			d.block(q, it, stateLeft, ErrCallCut)
 		}
+		return nil
+	case err != nil && classify(err) == Rejected:
+		d.refused(q, batch, err)
+		return nil
+	case err != nil:
 		outcomes = d.callFailed(err, len(batch))
 	}
 	throttled, failed, delivered := d.apply(q, batch, outcomes)
@@ -196,6 +236,20 @@ func (d *deliverer) call(ctx context.Context, q *queue, batch []*item, sentAt ti
 		d.stalled = 0
 	}
 	return nil
+}
+
+// callContext bounds one call by its own timeout and the run's cut-off.
+func (d *deliverer) callContext(ctx context.Context, sentAt time.Time) (context.Context, context.CancelFunc) {
+	at := d.cutAt
+	if d.callTimeout > 0 {
+		if t := sentAt.Add(d.callTimeout); at.IsZero() || t.Before(at) {
+			at = t
+		}
+	}
+	if at.IsZero() {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, at.Sub(d.clock.Now()))
 }
 
 // apply settles the batch's items by their outcomes, saying which lanes were
@@ -222,14 +276,33 @@ func (d *deliverer) apply(q *queue, batch []*item, outcomes []Outcome) (throttle
 	return throttled, failed, delivered
 }
 
+// refused handles a call the target refused as a whole for a reason retrying will
+// not fix. Its records are first tried one by one, so that one bad record does not
+// take the target down; a record refused alone as invalid is rejected, and a record
+// refused alone for any other reason (access denied, missing resource) shows the
+// target is down: no more calls to it in this run, and what is left is left with the
+// *TargetError, which never counts towards parking.
+func (d *deliverer) refused(q *queue, batch []*item, err error) {
+	if len(batch) > 1 {
+		for _, it := range batch {
+			it.solo = true
+		}
+		return
+	}
+	it := batch[0]
+	if isRecordFault(err) {
+		d.stats.Rejected++
+		d.block(q, it, stateRejected, &RejectedError{Target: d.target.Name(), Reason: err.Error()})
+		return
+	}
+	d.dead = &TargetError{Target: d.target.Name(), Err: err}
+	d.stats.Error = d.dead.Error()
+	d.block(q, it, stateLeft, d.dead)
+}
+
 // callFailed turns a whole-call error into per-entry outcomes.
 func (d *deliverer) callFailed(err error, n int) []Outcome {
 	st := classify(err)
-	if st == Rejected {
-		d.dead = &TargetError{Target: d.target.Name(), Err: err}
-		d.stats.Error = d.dead.Error()
-		st = Failed
-	}
 	out := make([]Outcome, n)
 	for i := range out {
 		out[i] = Outcome{Status: st, Err: err}
@@ -285,8 +358,9 @@ func (d *deliverer) countLeft(items []*item) {
 }
 
 // newDeliverer sets up a target's rate lanes. A configured ceiling or start is for the
-// whole target and is split evenly over its lanes; without a ceiling each lane gets
-// the target's capacity, times Share where live producers use it too.
+// whole target and is split evenly over its lanes; each lane's ceiling is the lower
+// of that share and the lane's capacity (for a Kinesis shard 1,000 records/s and
+// 1 MiB/s), times Share where live producers use it too.
 func newDeliverer(t Target, th Throttle, clock Clock, opts deliveryOptions) *deliverer {
 	l := t.Limits()
 	n := max(1, l.Lanes)
@@ -306,15 +380,22 @@ func newDeliverer(t Target, th Throttle, clock Clock, opts deliveryOptions) *del
 	return d
 }
 
-// perLane splits a target-wide rate over n lanes, taking each figure from def (already
-// per lane) when it is not set.
-func perLane(r, def Rate, n int) Rate {
-	out := def
+// perLane splits a target-wide rate over n lanes, never above capacity (already per
+// lane, and times the share where live producers use it too): a configured ceiling
+// only lowers what the lanes may take. A figure not set is the capacity's.
+func perLane(r, capacity Rate, n int) Rate {
+	out := capacity
 	if r.Records > 0 {
 		out.Records = r.Records / float64(n)
+		if capacity.Records > 0 {
+			out.Records = min(out.Records, capacity.Records)
+		}
 	}
 	if r.Bytes > 0 {
 		out.Bytes = r.Bytes / float64(n)
+		if capacity.Bytes > 0 {
+			out.Bytes = min(out.Bytes, capacity.Bytes)
+		}
 	}
 	return out
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -200,7 +201,8 @@ func (e *env) readStream(t testing.TB, arn string) []written {
 	return out
 }
 
-var failureSeq int
+// failureSeq numbers failures across tests, some of which run in parallel.
+var failureSeq atomic.Int64
 
 // kinesisDocs builds n failures of size records each, each from its own shard,
 // with partition keys cycling over keys and data "f<i>/r<j>", as hydration leaves
@@ -208,11 +210,11 @@ var failureSeq int
 func kinesisDocs(streamARN string, n, size, keys int) []*archive.Document {
 	var docs []*archive.Document
 	for f := range n {
-		failureSeq++
-		first := failureSeq * 1000
+		seq := int(failureSeq.Add(1))
+		first := seq * 1000
 		doc := newDoc("kinesis", streamARN, first, size)
 		for r := range size {
-			rec := kinesisRecord(streamARN, fmt.Sprintf("key-%d", (f*size+r)%keys), first+r, fmt.Appendf(nil, "f%d/r%03d", failureSeq, r))
+			rec := kinesisRecord(streamARN, fmt.Sprintf("key-%d", (f*size+r)%keys), first+r, fmt.Appendf(nil, "f%d/r%03d", seq, r))
 			doc.Records = append(doc.Records, rec)
 		}
 		docs = append(docs, doc)
@@ -224,13 +226,13 @@ func kinesisDocs(streamARN string, n, size, keys int) []*archive.Document {
 func dynamoDocs(streamARN string, n, size int) []*archive.Document {
 	var docs []*archive.Document
 	for range n {
-		failureSeq++
-		first := failureSeq * 1000
+		seq := int(failureSeq.Add(1))
+		first := seq * 1000
 		doc := newDoc("dynamodb", streamARN, first, size)
 		for r := range size {
 			s := fmt.Sprintf("%021d", first+r)
 			doc.Records = append(doc.Records, batch.Record{DynamoDB: &events.DynamoDBEventRecord{
-				AWSRegion: "us-east-1", EventID: fmt.Sprintf("ev-%d-%d", failureSeq, r), EventName: "INSERT",
+				AWSRegion: "us-east-1", EventID: fmt.Sprintf("ev-%d-%d", seq, r), EventName: "INSERT",
 				EventSource: batch.EventSourceDynamoDB, EventSourceArn: streamARN, EventVersion: "1.1",
 				Change: events.DynamoDBStreamRecord{
 					Keys:           map[string]events.DynamoDBAttributeValue{"id": events.NewStringAttribute(s)},
@@ -246,9 +248,13 @@ func dynamoDocs(streamARN string, n, size int) []*archive.Document {
 func newDoc(source, streamARN string, first, size int) *archive.Document {
 	start, end := fmt.Sprintf("%056d", first), fmt.Sprintf("%056d", first+size-1)
 	shard := fmt.Sprintf("shardId-%012d", first/1000%50)
+	key := "KinesisBatchInfo"
+	if source == "dynamodb" {
+		key = "DDBStreamBatchInfo"
+	}
 	failure, _ := json.Marshal(map[string]any{
 		"requestContext": map[string]any{"requestId": fmt.Sprintf("req-%d", first), "condition": "RetryAttemptsExhausted"},
-		"KinesisBatchInfo": map[string]any{
+		key: map[string]any{
 			"shardId": shard, "startSequenceNumber": start, "endSequenceNumber": end,
 			"batchSize": size, "streamArn": streamARN,
 		},
@@ -258,6 +264,17 @@ func newDoc(source, streamARN string, first, size int) *archive.Document {
 		Start: start, End: end, Condition: "RetryAttemptsExhausted", FirstArrival: time.Now().UTC(),
 		Expected: size, Fetched: size, HydratedAt: time.Now().UTC(), From: "stream",
 	}}
+}
+
+// withConsumer names fn as the consumer that failed in each doc's on-failure record.
+func withConsumer(fn string, docs []*archive.Document) []*archive.Document {
+	for _, d := range docs {
+		var m map[string]any
+		_ = json.Unmarshal(d.Failure, &m)
+		m["requestContext"].(map[string]any)["functionArn"] = fn
+		d.Failure, _ = json.Marshal(m)
+	}
+	return docs
 }
 
 // dataOf lists the records' identities ("f<i>/r<j>" for Kinesis, the key for DynamoDB).

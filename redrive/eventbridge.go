@@ -1,6 +1,7 @@
 package redrive
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -56,6 +57,9 @@ func (t *EventBridgeTarget) Prepare(rec batch.Record, from Origin) (*Entry, erro
 	body, err := json.Marshal(rec)
 	if err != nil {
 		return nil, &RejectedError{Target: t.Name(), Reason: err.Error()}
+	}
+	if !isJSONObject(body) {
+		return nil, &RejectedError{Target: t.Name(), Reason: "event detail is not a JSON object"}
 	}
 	size := len(EventSource) + len(detailType(rec)) + len(body) + len(from.StreamARN)
 	if size > eventBridgeMaxCallBytes {
@@ -120,4 +124,10 @@ func entryOutcome(code, message string, senderFault bool) Outcome {
 		return Outcome{Status: Rejected, Err: fmt.Errorf("%s: %s", code, message)}
 	}
 	return Outcome{Status: Failed, Err: fmt.Errorf("%s: %s", code, message)}
+}
+
+// isJSONObject reports whether b is one JSON object, the only detail PutEvents takes.
+func isJSONObject(b []byte) bool {
+	b = bytes.TrimSpace(b)
+	return len(b) > 0 && b[0] == '{' && json.Valid(b)
 }

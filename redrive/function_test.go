@@ -22,15 +22,23 @@ type fakeFunction struct {
 	mu sync.Mutex
 	// delivered lists the records the function accepted, by recordID, in order.
 	delivered []string
-	// calls counts invocations.
-	calls int
+	// calls counts invocations; functions lists the function each one named (the
+	// path's FunctionName) and sizes its record count.
+	calls     int
+	functions []string
+	sizes     []int
 	// respond decides an invocation's answer from its records' ids and sequence
 	// numbers: a status, an X-Amz-Function-Error value and a body. Nil accepts all.
 	respond func(ids, seqs []string) (status int, functionError string, body string)
+	// mappings is the ListEventSourceMappings answer (JSON); empty lists none.
+	mappings string
 }
 
 func (f *fakeFunction) client(t *testing.T, cfg aws.Config) *lambda.Client {
 	f.t = t
+	if f.mappings == "" {
+		f.mappings = `{"EventSourceMappings":[]}`
+	}
 	srv := httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(srv.Close)
 	return lambda.NewFromConfig(cfg, func(o *lambda.Options) {
@@ -40,6 +48,11 @@ func (f *fakeFunction) client(t *testing.T, cfg aws.Config) *lambda.Client {
 }
 
 func (f *fakeFunction) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/2015-03-31/event-source-mappings") {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, f.mappings)
+		return
+	}
 	if r.Method != http.MethodPost || !strings.HasPrefix(r.URL.Path, "/2015-03-31/functions/") || !strings.HasSuffix(r.URL.Path, "/invocations") {
 		http.Error(w, "not the Invoke API", http.StatusNotFound)
 		return
@@ -49,6 +62,8 @@ func (f *fakeFunction) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
+	f.functions = append(f.functions, strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/2015-03-31/functions/"), "/invocations"))
+	f.sizes = append(f.sizes, len(ids))
 	status, fnErr, resp := http.StatusOK, "", ""
 	if f.respond != nil {
 		status, fnErr, resp = f.respond(ids, seqs)

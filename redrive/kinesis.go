@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/big"
 	"sort"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/streamdlq/streamdlq/archive/batch"
@@ -21,7 +22,10 @@ const (
 	kinesisMaxEntries     = 500
 	kinesisMaxCallBytes   = 5 << 20
 	kinesisMaxRecordBytes = 1 << 20 // data + partition key, unless the stream allows more
-	kinesisMaxKeyChars    = 256
+	// A stream's MaxRecordSizeInKiB goes up to 10 MiB, and a PutRecords request may
+	// then be that large: a request always holds at least one largest record.
+	kinesisLargestRecordBytes = 10 << 20
+	kinesisMaxKeyChars        = 256
 	// Per-shard write capacity, the same in provisioned and on-demand mode.
 	shardRecordsPerSecond = 1000
 	shardBytesPerSecond   = 1 << 20
@@ -71,6 +75,12 @@ func NewKinesisTarget(ctx context.Context, api kinesisAPI, streamARN string) (*K
 	}
 	t.capacity = shardCapacity(sum.StreamDescriptionSummary, len(t.shards))
 	return t, nil
+}
+
+// maxCall is the most bytes one PutRecords request holds: 5 MiB, or the stream's
+// maximum record size when that is larger.
+func (t *KinesisTarget) maxCall() int {
+	return min(max(kinesisMaxCallBytes, t.maxRecord), kinesisLargestRecordBytes)
 }
 
 // shardCapacity is the write capacity per open shard: the per-shard quota, or for an
@@ -147,7 +157,7 @@ func (t *KinesisTarget) Name() string { return "kinesis:" + t.streamARN }
 // Limits implements Target.
 func (t *KinesisTarget) Limits() Limits {
 	return Limits{
-		MaxEntries: kinesisMaxEntries, MaxBytes: kinesisMaxCallBytes, Ordering: OnePerKey,
+		MaxEntries: kinesisMaxEntries, MaxBytes: t.maxCall(), Ordering: OnePerKey,
 		Lanes: len(t.shards), Capacity: t.capacity, Shared: true,
 	}
 }
@@ -163,9 +173,12 @@ func (t *KinesisTarget) Prepare(rec batch.Record, _ Origin) (*Entry, error) {
 	if n < 1 || n > kinesisMaxKeyChars {
 		return nil, &RejectedError{Target: t.Name(), Reason: fmt.Sprintf("partition key of %d characters", n)}
 	}
+	if k.ExplicitHashKey != "" && !validHashKey(k.ExplicitHashKey) {
+		return nil, &RejectedError{Target: t.Name(), Reason: "explicit hash key is not a decimal in 0..2^128-1"}
+	}
 	size := len(k.Data) + len(k.PartitionKey)
-	if size > t.maxRecord {
-		return nil, &RejectedError{Target: t.Name(), Reason: fmt.Sprintf("record of %d bytes exceeds %d", size, t.maxRecord)}
+	if limit := min(t.maxRecord, t.maxCall()); size > limit {
+		return nil, &RejectedError{Target: t.Name(), Reason: fmt.Sprintf("record of %d bytes exceeds the stream's maximum record size of %d", size, limit)}
 	}
 	return &Entry{Record: rec, Key: k.PartitionKey, Lane: t.lane(k.PartitionKey, k.ExplicitHashKey), Size: size}, nil
 }
@@ -203,4 +216,17 @@ func kinesisOutcome(r types.PutRecordsResultEntry) Outcome {
 		return Outcome{Status: Throttled, Err: errors.New(code)}
 	}
 	return Outcome{Status: Failed, Err: fmt.Errorf("%s: %s", code, aws.ToString(r.ErrorMessage))}
+}
+
+// maxHashKey is 2^128-1, the top of Kinesis's hash key space.
+var maxHashKey = new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 128), big.NewInt(1))
+
+// validHashKey reports whether s is an explicit hash key PutRecords accepts: a
+// decimal number of the 128-bit hash key space, digits only.
+func validHashKey(s string) bool {
+	if s == "" || len(s) > 39 || strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' }) >= 0 {
+		return false
+	}
+	n, ok := new(big.Int).SetString(s, 10)
+	return ok && n.Cmp(maxHashKey) <= 0
 }

@@ -5,15 +5,21 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/streamdlq/streamdlq/archive/batch"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 )
 
 // lambdaMaxPayload is Lambda's synchronous invocation payload limit (6 MB).
 const lambdaMaxPayload = 6 << 20
+
+// lambdaMaxDuration is the longest a function runs: an invocation is never cut
+// before it (only by the run's own cut-off).
+const lambdaMaxDuration = 15 * time.Minute
 
 // eventOverhead is the size of {"Records":[]} around the records.
 const eventOverhead = len(`{"Records":[]}`)
@@ -24,11 +30,12 @@ type invokeAPI interface {
 
 var _ invokeAPI = (*lambda.Client)(nil)
 
-// LambdaTarget invokes the consumer function synchronously with the records in the
-// event shape its event source mapping uses. It is the only replay for DynamoDB
-// Streams sources. Like the mapping, it sends each shard's records in order and reads
-// a partial batch response: records from the first reported failure on are not
-// delivered.
+// LambdaTarget invokes a function synchronously with the records in the event shape
+// its event source mapping uses ({"Records":[...]}, Kinesis or DynamoDB). It is the
+// default target (the consumer that failed). Like the mapping, it sends each shard's
+// records in order, never more in one invocation than the failed batch held nor more
+// than 6 MB, and reads a partial batch response: records from the first reported
+// failure on are not delivered.
 type LambdaTarget struct {
 	api        invokeAPI
 	function   string
@@ -53,13 +60,13 @@ func (t *LambdaTarget) Name() string { return "lambda:" + t.function }
 func (t *LambdaTarget) Limits() Limits {
 	return Limits{
 		MaxEntries: t.maxRecords, MaxBytes: lambdaMaxPayload - eventOverhead, Ordering: PrefixOfKey,
-		Capacity: Rate{Records: 500, Bytes: 5 << 20},
+		Capacity: Rate{Records: 500, Bytes: 5 << 20}, CallTimeout: lambdaMaxDuration,
 	}
 }
 
 // Prepare implements Target.
 func (t *LambdaTarget) Prepare(rec batch.Record, from Origin) (*Entry, error) {
-	body, err := json.Marshal(rec)
+	body, err := eventRecord(rec)
 	if err != nil {
 		return nil, &RejectedError{Target: t.Name(), Reason: err.Error()}
 	}
@@ -93,6 +100,20 @@ func (t *LambdaTarget) Send(ctx context.Context, entries []*Entry) ([]Outcome, e
 		outcomes[i] = Outcome{Status: Failed, Err: err}
 	}
 	return outcomes, nil
+}
+
+// eventRecord encodes a record exactly as an event source mapping delivers it: a
+// Kinesis record without the fields KPL de-aggregation adds (a consumer reads the
+// de-aggregated user record as a plain record), a DynamoDB record as it is.
+func eventRecord(rec batch.Record) ([]byte, error) {
+	if k := rec.Kinesis; k != nil {
+		return json.Marshal(events.KinesisEventRecord{
+			AwsRegion: k.AwsRegion, EventID: k.EventID, EventName: k.EventName, EventSource: k.EventSource,
+			EventSourceArn: k.EventSourceArn, EventVersion: k.EventVersion, InvokeIdentityArn: k.InvokeIdentityArn,
+			Kinesis: k.Kinesis.KinesisRecord,
+		})
+	}
+	return json.Marshal(rec)
 }
 
 func eventPayload(entries []*Entry) []byte {

@@ -42,6 +42,7 @@ func TestKinesisOrderUnderInjectedFailures(t *testing.T) {
 	// Random throttles say nothing about capacity; recover fast so the test is quick.
 	rep, err := New(e.source(), func(o *Options) {
 		o.Kinesis, o.MaxAttempts, o.Throttle = client, 100, Throttle{Share: 1, Increase: 5}
+		o.Routes = []Route{{Pattern: "*", Target: SpecSource}}
 	}).Run(context.Background())
 	if err != nil {
 		t.Fatal(err)

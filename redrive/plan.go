@@ -3,8 +3,9 @@ package redrive
 import (
 	"context"
 	"errors"
+	"strings"
 
-	"github.com/streamdlq/streamdlq/archive"
+	"github.com/streamdlq/streamdlq/internal/envelope"
 )
 
 // plan decides what happens to a unit's records: whether it is selected, where it
@@ -27,36 +28,83 @@ func (r *Redriver) plan(ctx context.Context, rep *Report, u *unit, work map[*del
 		u.err, u.permanent = errNoRecords, true
 		return
 	}
-	d, err := r.deliverer(ctx, h)
+	readFailure(u)
+	d, err := r.deliverer(ctx, u)
 	switch {
 	case errors.Is(err, ErrNoRoute):
-		u.skip = skipNoRoute
+		u.skip, u.routeErr = skipNoRoute, err
 		rep.NoRoute++
+		rep.addError(err)
 		return
 	case err != nil:
 		u.skip = skipTarget
 		return
 	}
 	u.target = d.target.Name()
-	r.prepare(rep, u, d, work)
+	fc, err := r.filtersFor(ctx, u, d)
+	if err != nil {
+		u.skip = skipTarget
+		rep.addError(err)
+		return
+	}
+	r.prepare(rep, u, d, work, fc)
+}
+
+// filtersFor are the consumer mapping's filter criteria when the failure goes back
+// to its consumer, so the consumer never sees a record its mapping filtered out.
+func (r *Redriver) filtersFor(ctx context.Context, u *unit, d *deliverer) (filterCriteria, error) {
+	if r.opts.Mappings == nil || u.consumer == "" || d.target.Name() != PrefixLambda+u.consumer {
+		return nil, nil
+	}
+	return r.consumerFilters(ctx, u.consumer, u.doc.Hydration.StreamARN)
 }
 
 // deliverer is the deliverer of the failure's route.
-func (r *Redriver) deliverer(ctx context.Context, h archive.Hydration) (*deliverer, error) {
-	spec, err := route(r.opts.Routes, h)
+func (r *Redriver) deliverer(ctx context.Context, u *unit) (*deliverer, error) {
+	spec, err := route(r.opts.Routes, u.doc.Hydration, u.consumer)
 	if err != nil {
 		return nil, err
 	}
 	return r.targetFor(ctx, spec)
 }
 
-func (r *Redriver) prepare(rep *Report, u *unit, d *deliverer, work map[*deliverer][]*item) {
+// readFailure takes from the on-failure record the consumer function and the size of
+// the batch it failed on. A record that does not parse names no consumer; its records
+// can still go where a route sends them.
+func readFailure(u *unit) {
+	u.batchSize = u.doc.Hydration.Expected
+	f, err := envelope.ParseRecord(u.doc.Failure, u.id)
+	if err != nil {
+		return
+	}
+	if f.BatchSize > 0 {
+		u.batchSize = f.BatchSize
+	}
+	if isFunctionARN(f.FunctionARN) {
+		u.consumer = f.FunctionARN
+	}
+}
+
+// isFunctionARN reports whether s is a Lambda function ARN, qualified or not
+// (arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]); a pipe's ARN is not.
+func isFunctionARN(s string) bool {
+	parts := strings.Split(s, ":")
+	return len(parts) >= 7 && len(parts) <= 8 && parts[0] == "arn" && parts[2] == "lambda" &&
+		parts[5] == "function" && parts[6] != "" && (len(parts) == 7 || parts[7] != "")
+}
+
+func (r *Redriver) prepare(rep *Report, u *unit, d *deliverer, work map[*deliverer][]*item, fc filterCriteria) {
 	h := u.doc.Hydration
 	from := Origin{StreamARN: h.StreamARN, ShardID: h.ShardID}
 	d.stats.Failures++
 	for _, rec := range u.doc.Records {
-		it := &item{rec: rec}
+		it := &item{rec: rec, group: u, callCap: u.batchSize}
 		u.items = append(u.items, it)
+		if !fc.pass(rec) {
+			it.state = stateFilteredOut
+			rep.FilteredOut++
+			continue
+		}
 		e, err := d.target.Prepare(rec, from)
 		if err != nil {
 			it.state, it.err = stateRejected, err

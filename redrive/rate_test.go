@@ -82,3 +82,29 @@ func TestControllerByteDebt(t *testing.T) {
 		t.Errorf("got a record taken while the byte debt is unpaid, want none")
 	}
 }
+
+// TestLaneCeiling: a shard's ceiling is the configured ceiling's share of the open
+// shards, never above the shard's capacity times the share left to the redrive.
+func TestLaneCeiling(t *testing.T) {
+	shards := make([]hashRange, 4)
+	target := &KinesisTarget{streamARN: "arn:aws:kinesis:us-east-1:1:stream/s", shards: shards, capacity: Rate{1000, 1 << 20}}
+	tests := map[string]struct {
+		ceiling Rate
+		want    Rate
+	}{
+		"none configured":     {want: Rate{500, 1 << 19}},
+		"above the capacity":  {ceiling: Rate{100000, 1 << 30}, want: Rate{500, 1 << 19}},
+		"below the capacity":  {ceiling: Rate{1000, 1 << 20}, want: Rate{250, 1 << 18}},
+		"records only, lower": {ceiling: Rate{Records: 400}, want: Rate{100, 1 << 19}},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			d := newDeliverer(target, Throttle{Ceiling: tt.ceiling, Share: 0.5}, newSimClock(), deliveryOptions{})
+			for i, l := range d.lanes {
+				if l.cfg.Ceiling != tt.want {
+					t.Errorf("lane %d: got %+v, want %+v", i, l.cfg.Ceiling, tt.want)
+				}
+			}
+		})
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -19,14 +18,17 @@ type Options struct {
 	// failures on the queue with a *TargetError.
 	Kinesis kinesisAPI
 	Lambda  invokeAPI
-	Events  putEventsAPI
-	SQS     sendMessageBatchAPI
+	// Mappings, when set, finds the consumer's event source mapping, whose filter
+	// criteria the consumer target applies again.
+	Mappings listMappingsAPI
+	Events   putEventsAPI
+	SQS      sendMessageBatchAPI
 	// Targets are the program's own targets, by the spec routes name them with; they
 	// come before the built-in kinds.
 	Targets map[string]Target
 
-	// Routes are tried in order; Kinesis failures without a match go back to their
-	// stream, DynamoDB ones are left with ErrNoRoute.
+	// Routes are tried in order; a failure without a match goes to its consumer
+	// function (SpecConsumer), or stays queued with ErrNoConsumer when it names none.
 	Routes []Route
 	Filter Filter
 	// DryRun reads and plans (per target: failures, records, bytes) but sends,
@@ -45,9 +47,19 @@ type Options struct {
 	MaxAttempts int
 
 	// SafetyMargin is kept before ctx's deadline to settle what is in flight;
-	// default 10s. Budget, when set, ends the run that long after it starts.
+	// default 10s. Budget, when set, ends the run that long after it starts. No call
+	// starts after either; a call still running half the margin later is cut, and
+	// only its own records are left.
 	SafetyMargin time.Duration
 	Budget       time.Duration
+	// CallTimeout bounds each call to a target (default 30s; a Lambda target's
+	// invocations get 15 minutes, the longest a function runs).
+	CallTimeout time.Duration
+
+	// Lease, when set, is taken before the run reads anything and released at its
+	// end: a run finding it held by another returns a *LeaseHeldError at once. Its
+	// time (when not set) covers the run's budget, or 15 minutes renewed each round.
+	Lease *Lease
 
 	// Metrics receives EMF lines at the end of the run; nil writes none.
 	Metrics io.Writer
@@ -65,15 +77,20 @@ type Redriver struct {
 	targets    map[string]*deliverer
 	targetErrs map[string]error
 	start      time.Time
+	cutAt      time.Time // when calls still running are cut
+	// unfinished maps a shard to the earliest start of its failures this run left
+	// undelivered: later failures of the shard wait for the next run.
+	unfinished map[string]string
+	filters    map[string]filtersResult // by consumer and stream
 }
 
 // New returns a Redriver reading from src.
 func New(src Source, optFns ...func(*Options)) *Redriver {
-	o := Options{SafetyMargin: 10 * time.Second, Clock: clock.Real}
+	o := Options{SafetyMargin: 10 * time.Second, CallTimeout: 30 * time.Second, Clock: clock.Real}
 	for _, fn := range optFns {
 		fn(&o)
 	}
-	return &Redriver{src: src, opts: o, clock: o.Clock, targets: map[string]*deliverer{}, targetErrs: map[string]error{}}
+	return &Redriver{src: src, opts: o, clock: o.Clock, targets: map[string]*deliverer{}, targetErrs: map[string]error{}, unfinished: map[string]string{}, filters: map[string]filtersResult{}}
 }
 
 // Run redrives until the source is drained, the time budget is reached or ctx ends.
@@ -83,12 +100,39 @@ func (r *Redriver) Run(ctx context.Context) (Report, error) {
 	start := r.clock.Now()
 	r.start = start
 	rep := Report{Source: r.src.name(), DryRun: r.opts.DryRun}
-	err := r.loop(ctx, &rep, r.stopAt(ctx, start))
+	stopAt := r.stopAt(ctx, start)
+	if !stopAt.IsZero() {
+		r.cutAt = stopAt.Add(r.opts.SafetyMargin / 2)
+	}
+	if err := r.takeLease(ctx, start, stopAt); err != nil {
+		rep.Stopped = StoppedLeased
+		return rep, err
+	}
+	err := r.loop(ctx, &rep, stopAt)
+	if l := r.opts.Lease; l != nil {
+		rep.addError(l.release(context.WithoutCancel(ctx)))
+	}
 	if ctx.Err() == nil {
 		rep.addError(r.src.release(ctx))
 	}
 	r.finish(&rep, start)
 	return rep, err
+}
+
+// takeLease takes the source's lease, for the whole run when it has a budget.
+func (r *Redriver) takeLease(ctx context.Context, start, stopAt time.Time) error {
+	l := r.opts.Lease
+	if l == nil {
+		return nil
+	}
+	if l.ttl <= 0 {
+		l.ttl = 15 * time.Minute
+		if !stopAt.IsZero() {
+			l.ttl = stopAt.Sub(start) + r.opts.SafetyMargin + time.Minute
+		}
+	}
+	l.now = r.clock.Now
+	return l.acquire(ctx)
 }
 
 // stopAt is when the run stops taking new work: ctx's deadline less the safety
@@ -127,6 +171,12 @@ func (r *Redriver) loop(ctx context.Context, rep *Report, stopAt time.Time) erro
 			rep.Stopped = StoppedDrained
 			return nil
 		}
+		if l := r.opts.Lease; l != nil {
+			if err := l.renew(ctx); err != nil {
+				rep.Stopped = StoppedError
+				return err
+			}
+		}
 		if err := r.round(ctx, rep, units, stopAt); err != nil {
 			rep.Stopped = StoppedCancelled
 			return err
@@ -151,38 +201,6 @@ func (r *Redriver) progress(rep Report) {
 	r.opts.Progress(rep)
 }
 
-// round plans, delivers and settles one batch of failures.
-func (r *Redriver) round(ctx context.Context, rep *Report, units []*unit, stopAt time.Time) error {
-	work := map[*deliverer][]*item{}
-	for _, u := range units {
-		r.plan(ctx, rep, u, work)
-	}
-	if len(work) > 0 {
-		if err := r.deliverAll(ctx, units, work, stopAt); err != nil {
-			return err
-		}
-	}
-	for _, u := range units {
-		if err := r.settle(ctx, rep, u); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// deliverAll runs each target's deliverer concurrently, keeping the units reserved
-// meanwhile. Only ctx's error comes back.
-func (r *Redriver) deliverAll(ctx context.Context, units []*unit, work map[*deliverer][]*item, stopAt time.Time) error {
-	stop := r.keepAlive(ctx, units)
-	defer stop()
-	var wg sync.WaitGroup
-	for d, items := range work {
-		wg.Go(func() { _ = d.deliver(ctx, items, stopAt) })
-	}
-	wg.Wait()
-	return ctx.Err()
-}
-
 // keepAlive extends the units' reservation every heartbeat until the returned func is
 // called. A failed extension is only logged: the worst it does is let another
 // consumer see the message, which delivers its records twice, never loses them.
@@ -202,7 +220,7 @@ func (r *Redriver) keepAlive(ctx context.Context, units []*unit) func() {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if err := r.src.extend(ctx, units); err != nil && ctx.Err() == nil {
+				if err := r.src.extend(ctx, unsettled(units)); err != nil && ctx.Err() == nil {
 					zerolog.Ctx(ctx).Warn().Err(err).Int("messages", len(units)).Msg("extend visibility")
 				}
 			}
@@ -218,6 +236,7 @@ func (r *Redriver) settle(ctx context.Context, rep *Report, u *unit) error {
 	if r.opts.DryRun {
 		v = keep
 	}
+	r.noteUnfinished(u, v)
 	applied, err := r.src.settle(ctx, u, v)
 	if ctx.Err() != nil {
 		return ctx.Err()
@@ -230,12 +249,17 @@ func (r *Redriver) settle(ctx context.Context, rep *Report, u *unit) error {
 		rep.Replaced++
 	case park:
 		rep.Parked++
+	case requeue:
+		rep.Requeued++
 	default:
 		rep.Kept++
 	}
 	if !r.opts.DryRun {
 		_, rejected, left := u.counts()
 		rep.Left += rejected + left
+		if u.skip == skipTarget {
+			rep.Left += len(u.doc.Records)
+		}
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package redrive
 
 import (
 	"io"
+	"slices"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -15,6 +16,7 @@ const (
 	StoppedTimeBudget = "time-budget" // the deadline, less the safety margin, came
 	StoppedCancelled  = "cancelled"   // ctx was cancelled; nothing was settled after it
 	StoppedError      = "error"       // the source failed
+	StoppedLeased     = "leased"      // another redrive holds the source's lease
 )
 
 // maxReportErrors bounds the errors a report keeps.
@@ -26,21 +28,25 @@ type Report struct {
 	Source string `json:"source"`
 	DryRun bool   `json:"dryRun"`
 
-	Messages   int   `json:"messages"`
-	Records    int   `json:"records"`
-	Bytes      int64 `json:"bytes"`
-	Delivered  int   `json:"delivered"`
-	Throttled  int   `json:"throttled"`
-	Retried    int   `json:"retried"`
-	Rejected   int   `json:"rejected"`
-	Left       int   `json:"left"` // records not delivered
-	Removed    int   `json:"removed"`
-	Replaced   int   `json:"replaced"`
-	Parked     int   `json:"parked"`
-	Kept       int   `json:"kept"`       // messages left on the queue as they were
-	Filtered   int   `json:"filtered"`   // of Kept: not selected by the filter
-	NoRoute    int   `json:"noRoute"`    // of Kept: no target for the stream
-	Unreadable int   `json:"unreadable"` // messages that could not be decoded
+	Messages  int   `json:"messages"`
+	Records   int   `json:"records"`
+	Bytes     int64 `json:"bytes"`
+	Delivered int   `json:"delivered"`
+	Throttled int   `json:"throttled"`
+	Retried   int   `json:"retried"`
+	Rejected  int   `json:"rejected"`
+	// FilteredOut counts records the consumer's mapping filters out: not sent to it,
+	// done all the same (the archive keeps them).
+	FilteredOut int `json:"filteredOut"`
+	Left        int `json:"left"` // records not delivered
+	Removed     int `json:"removed"`
+	Replaced    int `json:"replaced"`
+	Parked      int `json:"parked"`
+	Requeued    int `json:"requeued"`   // sent again with their failed attempts counted
+	Kept        int `json:"kept"`       // messages left on the queue as they were
+	Filtered    int `json:"filtered"`   // of Kept: not selected by the filter
+	NoRoute     int `json:"noRoute"`    // of Kept: no target for the stream
+	Unreadable  int `json:"unreadable"` // messages that could not be decoded
 
 	Elapsed time.Duration `json:"elapsed"`
 	Stopped string        `json:"stopped"`
@@ -48,8 +54,9 @@ type Report struct {
 	Targets []TargetStats `json:"targets"`
 }
 
+// addError keeps err unless the report already holds the same message.
 func (r *Report) addError(err error) {
-	if err != nil && len(r.Errors) < maxReportErrors {
+	if err != nil && len(r.Errors) < maxReportErrors && !slices.Contains(r.Errors, err.Error()) {
 		r.Errors = append(r.Errors, err.Error())
 	}
 }
@@ -67,8 +74,8 @@ func (r Report) MarshalZerologObject(e *zerolog.Event) {
 	e.Str("source", r.Source).Bool("dryRun", r.DryRun).
 		Int("messages", r.Messages).Int("records", r.Records).Int64("bytes", r.Bytes).
 		Int("delivered", r.Delivered).Int("throttled", r.Throttled).Int("retried", r.Retried).
-		Int("rejected", r.Rejected).Int("left", r.Left).
-		Int("removed", r.Removed).Int("replaced", r.Replaced).Int("parked", r.Parked).
+		Int("rejected", r.Rejected).Int("filteredOut", r.FilteredOut).Int("left", r.Left).
+		Int("removed", r.Removed).Int("replaced", r.Replaced).Int("parked", r.Parked).Int("requeued", r.Requeued).
 		Int("kept", r.Kept).Int("filtered", r.Filtered).Int("noRoute", r.NoRoute).Int("unreadable", r.Unreadable).
 		Dur("elapsed", r.Elapsed).Float64("rate", r.Rate()).Str("stopped", r.Stopped).
 		Strs("errors", r.Errors)

@@ -9,12 +9,18 @@ import (
 	"time"
 
 	"github.com/streamdlq/streamdlq/archive"
+	"github.com/streamdlq/streamdlq/archive/batch"
 )
 
 // Target specs, as routes name them.
 const (
-	// SpecSource is the default for Kinesis sources: back to the stream the records
-	// came from.
+	// SpecConsumer is the default for every failure: the consumer function that
+	// failed, as named by the on-failure record's requestContext.functionArn, invoked
+	// with the qualifier that ARN carries (the alias or version the event source
+	// mapping invokes; none means $LATEST, as for an unqualified mapping).
+	SpecConsumer = "consumer"
+	// SpecSource puts Kinesis records back on the stream they came from, where every
+	// consumer of the stream sees them again.
 	SpecSource = "kinesis"
 	// Prefixes of the other specs: kinesis:<stream ARN>, lambda:<function>,
 	// events:<bus>, sqs:<queue URL>.
@@ -29,9 +35,9 @@ type Route struct {
 	// Pattern is a path.Match glob over the source stream ARN or its stream (table)
 	// name, e.g. "orders-*" or "arn:aws:kinesis:*:*:stream/orders".
 	Pattern string
-	// Target is a spec: "kinesis" (the source stream), "kinesis:<stream ARN>",
-	// "lambda:<function>", "events:<bus>", "sqs:<queue URL>", or a key of
-	// Options.Targets.
+	// Target is a spec: "consumer" (the function that failed), "kinesis" (the source
+	// stream), "kinesis:<stream ARN>", "lambda:<function>", "events:<bus>",
+	// "sqs:<queue URL>", or a key of Options.Targets.
 	Target string
 }
 
@@ -45,11 +51,27 @@ func ParseRoute(s string) (Route, error) {
 	if _, err := path.Match(r.Pattern, ""); err != nil {
 		return r, fmt.Errorf("route %q: bad pattern: %w", s, err)
 	}
-	return r, validSpec(r.Target)
+	if err := validSpec(r.Target); err != nil {
+		return r, err
+	}
+	return r, checkRoute(r)
+}
+
+// checkRoute refuses a route that can only send DynamoDB records to Kinesis: they
+// have no partition key, so no such target can exist.
+func checkRoute(r Route) error {
+	if isKinesisSpec(r.Target) && strings.Contains(r.Pattern, ":dynamodb:") {
+		return fmt.Errorf("route %s=%s: %w", r.Pattern, r.Target, ErrDynamoDBToKinesis)
+	}
+	return nil
+}
+
+func isKinesisSpec(spec string) bool {
+	return spec == SpecSource || strings.HasPrefix(spec, PrefixKinesis)
 }
 
 func validSpec(spec string) error {
-	if spec == SpecSource {
+	if spec == SpecSource || spec == SpecConsumer {
 		return nil
 	}
 	for _, p := range []string{PrefixKinesis, PrefixLambda, PrefixEvents, PrefixSQS} {
@@ -57,35 +79,49 @@ func validSpec(spec string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("target %q is not kinesis, kinesis:ARN, lambda:NAME, events:BUS or sqs:URL", spec)
+	return fmt.Errorf("target %q is not consumer, kinesis, kinesis:ARN, lambda:NAME, events:BUS or sqs:URL", spec)
 }
 
-// ErrNoRoute: a DynamoDB stream has no route; the only replays are to a function, a
-// bus or a queue, which must be chosen.
-var ErrNoRoute = errors.New("redrive: no route for this stream (DynamoDB sources need one, e.g. lambda:NAME)")
+// ErrNoRoute: a failure has no target this run can use. Errors wrapping it say why;
+// such failures stay queued and the run counts them as unroutable.
+var ErrNoRoute = errors.New("redrive: no route for this failure")
 
-// route returns the target spec for a failure: the first matching route, else the
-// source stream for Kinesis, else ErrNoRoute.
-func route(routes []Route, h archive.Hydration) (string, error) {
+var (
+	// ErrNoConsumer: the failure names no Lambda function (an EventBridge Pipes
+	// failure, or an on-failure record without functionArn), so the default target
+	// does not exist; route its stream explicitly.
+	ErrNoConsumer = fmt.Errorf("%w: the failure names no consumer function (route its stream, e.g. lambda:NAME)", ErrNoRoute)
+	// ErrDynamoDBToKinesis: DynamoDB records have no partition key and cannot be put
+	// on a Kinesis stream.
+	ErrDynamoDBToKinesis = fmt.Errorf("%w: a DynamoDB failure cannot go to Kinesis", ErrNoRoute)
+)
+
+// route returns the target spec for a failure: the first matching route, else its
+// consumer function. consumer is the failure's function ARN, empty when it names none.
+func route(routes []Route, h archive.Hydration, consumer string) (string, error) {
 	name := archive.StreamName(h.StreamARN)
 	for _, r := range routes {
 		if globMatch(r.Pattern, h.StreamARN) || globMatch(r.Pattern, name) {
-			return resolveSpec(r.Target, h), nil
+			return resolveSpec(r.Target, h, consumer)
 		}
 	}
-	if h.Source == "kinesis" {
-		return resolveSpec(SpecSource, h), nil
-	}
-	return "", ErrNoRoute
+	return resolveSpec(SpecConsumer, h, consumer)
 }
 
-// resolveSpec turns "kinesis" into the source stream's spec so that every failure of
-// one stream shares one target.
-func resolveSpec(spec string, h archive.Hydration) string {
-	if spec == SpecSource {
-		return PrefixKinesis + h.StreamARN
+// resolveSpec turns "kinesis" into the source stream's spec and "consumer" into the
+// function's, so that every failure of one stream (one function) shares one target.
+func resolveSpec(spec string, h archive.Hydration, consumer string) (string, error) {
+	switch {
+	case isKinesisSpec(spec) && h.Source != string(batch.SourceKinesis):
+		return "", ErrDynamoDBToKinesis
+	case spec == SpecSource:
+		return PrefixKinesis + h.StreamARN, nil
+	case spec == SpecConsumer && consumer == "":
+		return "", ErrNoConsumer
+	case spec == SpecConsumer:
+		return PrefixLambda + consumer, nil
 	}
-	return spec
+	return spec, nil
 }
 
 func globMatch(pattern, s string) bool {
@@ -142,6 +178,10 @@ func (r *Redriver) targetFor(ctx context.Context, spec string) (*deliverer, erro
 		th = r.opts.Throttle
 	}
 	d := newDeliverer(t, th, r.clock, deliveryOptions{maxAttempts: r.opts.MaxAttempts})
+	d.cutAt, d.callTimeout = r.cutAt, r.opts.CallTimeout
+	if l := t.Limits(); l.CallTimeout > 0 {
+		d.callTimeout = l.CallTimeout
+	}
 	r.targets[spec] = d
 	return d, nil
 }

@@ -72,7 +72,6 @@ func TestPartialDeliveryShrinksMessage(t *testing.T) {
 // queue with the reason; one failing for transient reasons is parked once it has been
 // received MaxReceiveCount times.
 func TestPoisonIsParked(t *testing.T) {
-	ddbARN := "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2025-01-01T00:00:00.000"
 	tests := map[string]struct {
 		body    func(e *env) string // raw body; empty: a failure from docs
 		docs    []*archive.Document
@@ -86,11 +85,11 @@ func TestPoisonIsParked(t *testing.T) {
 			return `["software.amazon.payloadoffloading.PayloadS3Pointer",{"s3BucketName":"elsewhere","s3Key":"k"}]`
 		}, runs: 1, reason: "outside the archive bucket"},
 		"record the target can never take": {
-			docs: dynamoDocs(ddbARN, 1, 3),
+			docs: longKey(kinesisDocs("arn:aws:kinesis:us-east-1:123456789012:stream/src", 1, 3, 1)),
 			routes: func(t *testing.T, e *env) []Route {
 				return []Route{{Pattern: "*", Target: "kinesis:" + e.createStream(t, 1)}}
 			},
-			runs: 1, reason: "not a Kinesis record",
+			runs: 1, reason: "partition key of 257 characters",
 		},
 		"function fails every time": {
 			docs:   kinesisDocs("arn:aws:kinesis:us-east-1:123456789012:stream/src", 1, 3, 1),
@@ -146,6 +145,16 @@ func TestPoisonIsParked(t *testing.T) {
 			}
 		})
 	}
+}
+
+// longKey gives the docs' records a partition key Kinesis refuses.
+func longKey(docs []*archive.Document) []*archive.Document {
+	for _, d := range docs {
+		for _, r := range d.Records {
+			r.Kinesis.Kinesis.PartitionKey = strings.Repeat("k", 257)
+		}
+	}
+	return docs
 }
 
 // TestDryRunSendsNothing: a dry run reports what would go where and leaves the

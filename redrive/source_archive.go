@@ -38,6 +38,16 @@ type ArchiveSource struct {
 	batch   int
 	pull    func() (archive.Object, error, bool)
 	stop    func()
+	// job, when set, skips the objects it already redrove and records each one
+	// fully redriven.
+	job     *Job
+	started bool
+}
+
+// WithJob makes the replay resumable as job j.
+func (s *ArchiveSource) WithJob(j *Job) *ArchiveSource {
+	s.job = j
+	return s
 }
 
 // NewArchiveSource returns a source over the objects of a matching f, read batch at a
@@ -52,6 +62,12 @@ func NewArchiveSource(a *archive.Archive, f archive.Filter, batch int) *ArchiveS
 func (s *ArchiveSource) name() string { return "s3://" + s.archive.Bucket() + "/" + s.archive.Prefix() }
 
 func (s *ArchiveSource) next(ctx context.Context, _ time.Duration) ([]*unit, error) {
+	if s.job != nil && !s.started {
+		if err := s.job.start(ctx, s.filter); err != nil {
+			return nil, err
+		}
+		s.started = true
+	}
 	if s.pull == nil {
 		s.pull, s.stop = iter.Pull2(s.archive.List(ctx, s.filter))
 	}
@@ -63,6 +79,9 @@ func (s *ArchiveSource) next(ctx context.Context, _ time.Duration) ([]*unit, err
 		}
 		if err != nil {
 			return units, err
+		}
+		if s.job != nil && s.job.done[obj.Key] {
+			continue
 		}
 		u := &unit{id: obj.Key}
 		u.doc, u.err = s.archive.Get(ctx, obj.Key)
@@ -81,8 +100,15 @@ func (s *ArchiveSource) next(ctx context.Context, _ time.Duration) ([]*unit, err
 // deliver its records twice.
 var errIncomplete = errors.New("incomplete capture (transient gaps): it is redriven from the DLQ once a later attempt completes it")
 
-// settle changes nothing: the archive is the record of what failed.
-func (s *ArchiveSource) settle(_ context.Context, _ *unit, v verdict) (verdict, error) {
+// settle changes nothing in the archive, the record of what failed; a job records
+// an object fully redriven.
+func (s *ArchiveSource) settle(ctx context.Context, u *unit, v verdict) (verdict, error) {
+	if v == requeue {
+		return keep, nil // the archive keeps no attempt count
+	}
+	if v == remove && s.job != nil {
+		return v, s.job.markDone(ctx, u.id)
+	}
 	return v, nil
 }
 

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -41,8 +43,15 @@ var (
 	_ getObjectAPI = (*s3.Client)(nil)
 )
 
-// AttrLastError is the message attribute that says why a message was parked.
-const AttrLastError = "streamdlq-last-error"
+// Message attributes the redrive adds.
+const (
+	// AttrLastError says why a message was parked, or why its last attempt failed.
+	AttrLastError = "streamdlq-last-error"
+	// AttrAttempts counts the redrive's failed attempts at a message. The redrive
+	// parks by this count, never by SQS's receive count, which dry runs, waits and
+	// time-outs raise too.
+	AttrAttempts = "streamdlq-attempts"
+)
 
 // SQSSourceOptions configure the DLQ source.
 type SQSSourceOptions struct {
@@ -53,7 +62,8 @@ type SQSSourceOptions struct {
 	// Bucket and Prefix are the archive's: claim checks are read from Bucket only,
 	// and a replacement's claim check is written under Prefix.
 	Bucket, Prefix string
-	// MaxReceiveCount parks a message that failed this many times; default 5.
+	// MaxReceiveCount parks a message at its this-many-th failed attempt (counted
+	// in AttrAttempts, not by SQS receives); default 5.
 	MaxReceiveCount int
 	// VisibilityTimeout hides a received message while it is worked on; it is
 	// extended every third of it until the message is settled. Default 60s.
@@ -72,7 +82,8 @@ type SQSSource struct {
 	opts    SQSSourceOptions
 	// held maps the messages this run is done with (kept, or sent as replacements)
 	// to their latest receipt handle, so that they are not worked on twice and are
-	// made visible again at the end.
+	// made visible again at the end. Settling runs beside delivery, so mu guards it.
+	mu   sync.Mutex
 	held map[string]string
 }
 
@@ -140,12 +151,12 @@ func (s *SQSSource) receive(ctx context.Context, n int, wait time.Duration) ([]t
 // unit decodes a message, or returns nil for one this run already keeps.
 func (s *SQSSource) unit(ctx context.Context, m *types.Message) *unit {
 	id := aws.ToString(m.MessageId)
-	if _, ok := s.held[id]; ok {
-		s.held[id] = aws.ToString(m.ReceiptHandle)
+	if s.rehold(id, aws.ToString(m.ReceiptHandle)) {
 		return nil
 	}
 	u := &unit{id: id, msg: m}
-	u.receives, _ = strconv.Atoi(m.Attributes[string(types.MessageSystemAttributeNameApproximateReceiveCount)])
+	failed, _ := strconv.Atoi(attr(m, AttrAttempts))
+	u.attempt = max(failed, 0) + 1
 	u.doc, u.err = archive.DecodeMessage(ctx, s.objects, s.opts.Bucket, aws.ToString(m.Body))
 	var fe *archive.FormatError
 	var pe *archive.PointerError
@@ -164,6 +175,12 @@ func (s *SQSSource) settle(ctx context.Context, u *unit, v verdict) (verdict, er
 			return keep, err
 		}
 		return v, s.delete(ctx, u)
+	case requeue:
+		if err := s.requeue(ctx, u); err != nil {
+			s.hold(u)
+			return keep, err
+		}
+		return v, s.delete(ctx, u)
 	case park:
 		if s.opts.ParkURL == "" {
 			s.hold(u)
@@ -178,7 +195,40 @@ func (s *SQSSource) settle(ctx context.Context, u *unit, v verdict) (verdict, er
 	return keep, nil
 }
 
-func (s *SQSSource) hold(u *unit) { s.held[u.id] = aws.ToString(u.msg.ReceiptHandle) }
+func (s *SQSSource) hold(u *unit) { s.holdID(u.id, aws.ToString(u.msg.ReceiptHandle)) }
+
+// holdID records a message this run is done with and its latest receipt handle
+// (empty for one it sent and never received).
+func (s *SQSSource) holdID(id, handle string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.held[id] = handle
+}
+
+// rehold updates the handle of a held message received again, reporting whether
+// it is held.
+func (s *SQSSource) rehold(id, handle string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.held[id]; !ok {
+		return false
+	}
+	s.held[id] = handle
+	return true
+}
+
+// heldHandles lists the receipt handles of the held messages this run received.
+func (s *SQSSource) heldHandles() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	hs := make([]string, 0, len(s.held))
+	for _, h := range s.held {
+		if h != "" {
+			hs = append(hs, h)
+		}
+	}
+	return hs
+}
 
 func (s *SQSSource) delete(ctx context.Context, u *unit) error {
 	_, err := s.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &s.opts.URL, ReceiptHandle: u.msg.ReceiptHandle})
@@ -204,7 +254,7 @@ func (s *SQSSource) replace(ctx context.Context, u *unit) error {
 	}
 	// The rest waits for the next run: what kept it from being delivered now will
 	// hardly be gone in a moment, and a run's counts stay one per record.
-	s.held[sent.MessageID] = ""
+	s.holdID(sent.MessageID, "")
 	return nil
 }
 
@@ -234,29 +284,53 @@ func attr(m *types.Message, name string) string {
 }
 
 // park moves the message as it is (body and attributes) to the parking queue, with
-// the last error as an attribute. SQS allows 10 attributes; when all are taken the
-// status goes, as the body repeats it.
+// the last error as an attribute.
 func (s *SQSSource) park(ctx context.Context, u *unit) error {
-	attrs := make(map[string]types.MessageAttributeValue, len(u.msg.MessageAttributes)+1)
+	_, err := s.sqs.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &s.opts.ParkURL, MessageBody: u.msg.Body, MessageAttributes: withReason(u, nil)})
+	if err != nil {
+		return fmt.Errorf("park message %s: %w", u.id, err)
+	}
+	return nil
+}
+
+// requeue sends the message again as it is, counting this failed attempt, so that
+// the parking rule counts attempts rather than receives. The copy waits for the
+// next run.
+func (s *SQSSource) requeue(ctx context.Context, u *unit) error {
+	count := types.MessageAttributeValue{DataType: aws.String("Number"), StringValue: aws.String(strconv.Itoa(u.attempt))}
+	out, err := s.sqs.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &s.opts.URL, MessageBody: u.msg.Body,
+		MessageAttributes: withReason(u, map[string]types.MessageAttributeValue{AttrAttempts: count})})
+	if err != nil {
+		return fmt.Errorf("requeue message %s: %w", u.id, err)
+	}
+	s.holdID(aws.ToString(out.MessageId), "")
+	return nil
+}
+
+// withReason is the message's attributes with the last error and extra set. SQS
+// allows 10 attributes; when they are all taken the status and condition go, as the
+// body repeats them.
+func withReason(u *unit, extra map[string]types.MessageAttributeValue) map[string]types.MessageAttributeValue {
+	attrs := make(map[string]types.MessageAttributeValue, archive.MaxAttributes)
 	for k, v := range u.msg.MessageAttributes {
 		attrs[k] = types.MessageAttributeValue{DataType: v.DataType, StringValue: v.StringValue, BinaryValue: v.BinaryValue}
 	}
-	if len(attrs) >= archive.MaxAttributes {
-		delete(attrs, archive.AttrStatus)
+	delete(attrs, AttrLastError)
+	for k := range extra {
+		delete(attrs, k)
 	}
-	if len(attrs) >= archive.MaxAttributes {
-		delete(attrs, archive.AttrCondition)
+	for _, drop := range []string{archive.AttrStatus, archive.AttrCondition} {
+		if len(attrs)+1+len(extra) > archive.MaxAttributes {
+			delete(attrs, drop)
+		}
 	}
 	reason := "unknown"
 	if err := u.lastError(); err != nil {
 		reason = err.Error()
 	}
 	attrs[AttrLastError] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(attrSafe(reason))}
-	_, err := s.sqs.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &s.opts.ParkURL, MessageBody: u.msg.Body, MessageAttributes: attrs})
-	if err != nil {
-		return fmt.Errorf("park message %s: %w", u.id, err)
-	}
-	return nil
+	maps.Copy(attrs, extra)
+	return attrs
 }
 
 // attrSafe keeps an error short and within the characters SQS allows.
@@ -273,9 +347,11 @@ func attrSafe(s string) string {
 	return string(b)
 }
 
-// extend keeps the units' messages hidden for another visibility timeout.
+// extend keeps the units' messages hidden for another visibility timeout, and the
+// messages this run already holds, so that none is received (and counted) again by
+// the run.
 func (s *SQSSource) extend(ctx context.Context, units []*unit) error {
-	return s.changeVisibility(ctx, handlesOf(units), int32(s.opts.VisibilityTimeout/time.Second))
+	return s.changeVisibility(ctx, append(handlesOf(units), s.heldHandles()...), int32(s.opts.VisibilityTimeout/time.Second))
 }
 
 func handlesOf(units []*unit) []string {
@@ -289,13 +365,10 @@ func handlesOf(units []*unit) []string {
 // release makes the messages kept in this run visible again at once, so the next
 // run (or another consumer) need not wait out their visibility timeout.
 func (s *SQSSource) release(ctx context.Context) error {
-	hs := make([]string, 0, len(s.held))
-	for _, h := range s.held {
-		if h != "" { // a replacement this run never received is visible already
-			hs = append(hs, h)
-		}
-	}
+	hs := s.heldHandles() // a message this run sent and never received is visible already
+	s.mu.Lock()
 	s.held = map[string]string{}
+	s.mu.Unlock()
 	return s.changeVisibility(ctx, hs, 0)
 }
 

@@ -1,6 +1,7 @@
 package redrive
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -63,10 +64,11 @@ func (t *SQSTarget) Limits() Limits {
 
 // Prepare implements Target.
 func (t *SQSTarget) Prepare(rec batch.Record, from Origin) (*Entry, error) {
-	body, err := json.Marshal(rec)
+	raw, err := json.Marshal(rec)
 	if err != nil {
 		return nil, &RejectedError{Target: t.Name(), Reason: err.Error()}
 	}
+	body := sqsSafe(raw)
 	if len(body) > t.maxBytes {
 		return nil, &RejectedError{Target: t.Name(), Reason: fmt.Sprintf("message of %d bytes exceeds %d", len(body), t.maxBytes)}
 	}
@@ -115,6 +117,21 @@ func (t *SQSTarget) outcomes(out *sqs.SendMessageBatchOutput, n int) []Outcome {
 		}
 	}
 	return outcomes
+}
+
+// sqsNoncharacters are what SQS refuses in a body that encoding/json writes as they
+// are; the other characters SQS refuses (controls, invalid UTF-8) it escapes or
+// replaces already.
+var sqsNoncharacters = strings.NewReplacer("\uFFFE", `\ufffe`, "\uFFFF", `\uffff`)
+
+// sqsSafe makes a record's JSON acceptable to SQS as the DLQ's messages are (see
+// archive's sqsSafe): the noncharacters become JSON escapes, which decode to the
+// same string.
+func sqsSafe(b []byte) []byte {
+	if !bytes.Contains(b, []byte("\uFFFE")) && !bytes.Contains(b, []byte("\uFFFF")) {
+		return b
+	}
+	return []byte(sqsNoncharacters.Replace(string(b)))
 }
 
 // groupID fits a key into a FIFO message group id (at most 128 characters of

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/streamdlq/streamdlq/archive/batch"
 
@@ -64,6 +65,8 @@ type Limits struct {
 	// Shared says the capacity is shared with live producers, so only Throttle.Share
 	// of it is used by default.
 	Shared bool
+	// CallTimeout, when set, replaces Options.CallTimeout for this target.
+	CallTimeout time.Duration
 }
 
 // Entry is one record prepared for a target.
@@ -133,21 +136,46 @@ type TargetError struct {
 func (e *TargetError) Error() string { return fmt.Sprintf("redrive: target %s: %v", e.Target, e.Err) }
 func (e *TargetError) Unwrap() error { return e.Err }
 
-// isThrottleCode reports whether an AWS error code, a call's or an entry's, asks the
-// caller to slow down: the SDK's throttle codes and the services' own (clock).
+// isThrottle reports whether a call's error asks the caller to slow down, and
+// isThrottleCode whether a per-entry error code does: the SDK's throttle codes, the
+// services' own and HTTP 429, all in one place (clock.Throttled).
+func isThrottle(err error) bool { return clock.Throttled(err) }
+
 func isThrottleCode(code string) bool { return clock.ThrottleCode(code) }
+
+// recordFaultCodes are whole-call refusals that blame the request's content: sent
+// with a single record, they blame that record.
+var recordFaultCodes = map[string]bool{
+	"ValidationException":            true,
+	"InvalidArgumentException":       true,
+	"InvalidParameterValue":          true,
+	"InvalidParameterValueException": true,
+	"InvalidRequestContentException": true,
+	"RequestEntityTooLargeException": true,
+	"RequestTooLargeException":       true,
+	"InvalidMessageContents":         true,
+	"MalformedDetail":                true,
+	"SerializationException":         true,
+}
+
+// isRecordFault reports whether a refused call was refused for what it carried.
+func isRecordFault(err error) bool {
+	var api smithy.APIError
+	return errors.As(err, &api) && recordFaultCodes[api.ErrorCode()]
+}
 
 // classify maps a whole-call error to what the delivery loop does with the call's
 // entries: throttle codes slow down, client faults are permanent for the target, and
 // anything else is a transient failure.
 func classify(err error) Status {
+	if isThrottle(err) {
+		return Throttled
+	}
 	var api smithy.APIError
 	if !errors.As(err, &api) {
 		return Failed
 	}
 	switch {
-	case isThrottleCode(api.ErrorCode()):
-		return Throttled
 	case api.ErrorFault() == smithy.FaultClient:
 		return Rejected
 	}

@@ -30,6 +30,7 @@ func TestEveryRecordArrivesOnce(t *testing.T) {
 	}{
 		"kinesis, back to the source stream": {setup: func(t *testing.T, e *env, o *Options, source string) func() []string {
 			o.Kinesis = e.kinesis
+			o.Routes = []Route{{Pattern: "*", Target: SpecSource}}
 			return func() []string {
 				var out []string
 				for _, w := range e.readStream(t, source) {

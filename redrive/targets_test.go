@@ -3,19 +3,26 @@ package redrive
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/streamdlq/streamdlq/archive/batch"
 )
 
 type fakeEvents struct {
@@ -172,5 +179,70 @@ func TestLambdaThrottlesAndFunctionErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestThrottleClassification: throttles are recognised from the SDK's retry package
+// and the services' own codes, per call and per entry, in one place.
+func TestThrottleClassification(t *testing.T) {
+	api := func(code string, fault smithy.ErrorFault) error {
+		return &smithy.GenericAPIError{Code: code, Message: "m", Fault: fault}
+	}
+	status := func(code int) error {
+		return &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: &http.Response{StatusCode: code}}, Err: errors.New("x")}
+	}
+	calls := map[string]struct {
+		err  error
+		want Status
+	}{
+		"sqs kms throttled (json)":   {api("KmsThrottled", smithy.FaultClient), Throttled},
+		"sqs kms throttled (query)":  {api("KMS.ThrottlingException", smithy.FaultClient), Throttled},
+		"lambda too many requests":   {api("TooManyRequestsException", smithy.FaultClient), Throttled},
+		"lambda 429 without a code":  {status(http.StatusTooManyRequests), Throttled},
+		"eventbridge throttling":     {api("ThrottlingException", smithy.FaultClient), Throttled},
+		"kinesis throughput":         {api("ProvisionedThroughputExceededException", smithy.FaultClient), Throttled},
+		"kinesis kms throttling":     {api("KMSThrottlingException", smithy.FaultClient), Throttled},
+		"access denied":              {api("AccessDeniedException", smithy.FaultClient), Rejected},
+		"server error":               {api("InternalFailure", smithy.FaultServer), Failed},
+		"connection reset (no code)": {errors.New("reset"), Failed},
+	}
+	for name, tt := range calls {
+		t.Run(name, func(t *testing.T) {
+			if got := classify(fmt.Errorf("call: %w", tt.err)); got != tt.want {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+	entries := map[string]Status{"KmsThrottled": Throttled, "ThrottlingException": Throttled, "KMSThrottlingException": Throttled, "InternalFailure": Failed, "": Delivered}
+	for code, want := range entries {
+		if got := entryOutcome(code, "m", false).Status; got != want {
+			t.Errorf("entry code %q: got %v, want %v", code, got, want)
+		}
+	}
+}
+
+// TestSQSTargetEscapesNoncharacters: a record holding U+FFFE or U+FFFF, which SQS
+// refuses in a body, is sent with them as JSON escapes and decodes to the same record.
+func TestSQSTargetEscapesNoncharacters(t *testing.T) {
+	target := NewSQSTarget(&fakeSQS{}, "https://sqs.us-east-1.amazonaws.com/1/q", 0)
+	value := "a\uFFFFb\uFFFEc"
+	rec := batch.Record{DynamoDB: &events.DynamoDBEventRecord{EventSource: batch.EventSourceDynamoDB, EventID: "1",
+		Change: events.DynamoDBStreamRecord{SequenceNumber: "1", NewImage: map[string]events.DynamoDBAttributeValue{"v": events.NewStringAttribute(value)}}}}
+	e, err := target.Prepare(rec, Origin{StreamARN: "arn", ShardID: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(string(e.Body), "\uFFFE\uFFFF") || !utf8.Valid(e.Body) {
+		t.Fatalf("got a body with characters SQS refuses: %q", e.Body)
+	}
+	var back batch.Record
+	if err := json.Unmarshal(e.Body, &back); err != nil {
+		t.Fatal(err)
+	}
+	if got := back.DynamoDB.Change.NewImage["v"].String(); got != value {
+		t.Errorf("got %q back, want %q", got, value)
+	}
+	if e.Size != len(e.Body) {
+		t.Errorf("got size %d, want the escaped body's %d", e.Size, len(e.Body))
 	}
 }

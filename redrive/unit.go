@@ -2,6 +2,7 @@ package redrive
 
 import (
 	"errors"
+	"sync/atomic"
 
 	"github.com/streamdlq/streamdlq/archive/batch"
 
@@ -20,11 +21,29 @@ type unit struct {
 	permanent bool
 	// skip says why the unit was left untouched (filtered out, dry run); its items
 	// are nil.
-	skip     string
-	target   string
-	items    []*item
-	receives int            // SQS ApproximateReceiveCount
-	msg      *types.Message // the DLQ message, for the SQS source
+	skip   string
+	target string
+	items  []*item
+	// consumer is the Lambda function ARN the failure names, empty when none;
+	// batchSize the size of the batch it failed on (0 when unknown).
+	consumer  string
+	batchSize int
+	// routeErr says why the unit has no target (wraps ErrNoRoute).
+	routeErr error
+	// after is the failure of the same shard before this one in the round: this
+	// one's records wait until it is delivered. waitErr, when set, holds the unit
+	// back for the run (ErrEarlierUnfinished).
+	after   *unit
+	waitErr error
+	// pending counts the records still being delivered; the deliverer of the unit's
+	// target owns it. settled is set once the unit's verdict was applied.
+	pending int
+	settled atomic.Bool
+	// attempt numbers this try of the failure: 1 + the failed attempts its message
+	// records (AttrAttempts). Receives are not counted: a dry run, a wait or a
+	// time-out is no attempt.
+	attempt int
+	msg     *types.Message // the DLQ message, for the SQS source
 }
 
 // Skip reasons.
@@ -47,13 +66,16 @@ const (
 	replace
 	// park: move the message to the parking queue with the last error.
 	park
+	// requeue: this attempt failed for the message's own reason; queue it again, as it
+	// is, with its attempt count advanced.
+	requeue
 )
 
 // counts tallies the unit's items.
 func (u *unit) counts() (delivered, rejected, left int) {
 	for _, it := range u.items {
 		switch it.state {
-		case stateDelivered:
+		case stateDelivered, stateFilteredOut:
 			delivered++
 		case stateRejected:
 			rejected++
@@ -66,15 +88,17 @@ func (u *unit) counts() (delivered, rejected, left int) {
 
 // verdict decides a unit's fate. A message is removed only when all its records
 // arrived; progress is kept by replacing it with the rest; it is parked only when
-// nothing of it can be delivered and retrying cannot help (or has been tried
-// maxReceives times). A record rejected in a partly delivered message is parked with
+// nothing of it can be delivered and retrying cannot help (or it failed maxReceives
+// attempts). A failed attempt is counted on the message (requeue); records left for
+// reasons outside the failure (time, an earlier failure, a target down) count
+// nothing. A record rejected in a partly delivered message is parked with
 // the replacement's next round.
 func (u *unit) verdict(maxReceives int) verdict {
 	if u.err != nil {
-		if u.permanent || (maxReceives > 0 && u.receives >= maxReceives) {
+		if u.permanent || (maxReceives > 0 && u.attempt >= maxReceives) {
 			return park
 		}
-		return keep
+		return requeue
 	}
 	if u.skip != "" {
 		return keep
@@ -87,17 +111,20 @@ func (u *unit) verdict(maxReceives int) verdict {
 		return replace
 	case rejected > 0:
 		return park
-	case maxReceives > 0 && u.receives >= maxReceives && !u.timedOut():
+	case u.timedOut():
+		return keep
+	case maxReceives > 0 && u.attempt >= maxReceives:
 		return park
 	}
-	return keep
+	return requeue
 }
 
-// timedOut reports whether the unit's records were left only because time ran out:
-// that says nothing about the message, so it never counts towards parking.
+// timedOut reports whether the unit's records were left only because time ran out,
+// an earlier failure of the shard held them back or the target is down: that says
+// nothing about the message, so it never counts towards parking.
 func (u *unit) timedOut() bool {
 	for _, it := range u.items {
-		if it.state == stateLeft && !errors.Is(it.err, ErrTimeBudget) {
+		if it.state == stateLeft && !notItsFault(it.err) {
 			return false
 		}
 	}
@@ -126,9 +153,15 @@ func (u *unit) undelivered() *archive.Document {
 	rest := *u.doc
 	rest.Records = make([]batch.Record, 0, len(u.items))
 	for _, it := range u.items {
-		if it.state != stateDelivered {
+		if it.state != stateDelivered && it.state != stateFilteredOut {
 			rest.Records = append(rest.Records, it.rec)
 		}
 	}
 	return &rest
+}
+
+// notItsFault reports whether a record was left for a reason outside its failure.
+func notItsFault(err error) bool {
+	var te *TargetError
+	return errors.Is(err, ErrTimeBudget) || errors.Is(err, ErrEarlierUnfinished) || errors.As(err, &te)
 }

@@ -54,20 +54,27 @@ func TestVerdict(t *testing.T) {
 		return out
 	}
 	tests := map[string]struct {
-		u    unit
+		u    *unit
 		want verdict
 	}{
-		"all delivered":               {u: unit{doc: doc, items: items(stateDelivered, stateDelivered)}, want: remove},
-		"some delivered":              {u: unit{doc: doc, items: items(stateDelivered, stateLeft)}, want: replace},
-		"some delivered, one refused": {u: unit{doc: doc, items: items(stateDelivered, stateRejected)}, want: replace},
-		"nothing delivered":           {u: unit{doc: doc, items: items(stateLeft, stateLeft)}, want: keep},
-		"nothing, often tried":        {u: unit{doc: doc, receives: 5, items: items(stateLeft, stateLeft)}, want: park},
-		"refused":                     {u: unit{doc: doc, items: items(stateRejected, stateLeft)}, want: park},
-		"bad format":                  {u: unit{err: errors.New("x"), permanent: true}, want: park},
-		"transient read error":        {u: unit{err: errors.New("x"), receives: 1}, want: keep},
-		"read error, often tried":     {u: unit{err: errors.New("x"), receives: 5}, want: park},
-		"filtered":                    {u: unit{doc: doc, skip: skipFiltered, receives: 9}, want: keep},
-		"time ran out, often tried": {u: unit{doc: doc, receives: 9, items: []*item{
+		"all delivered":               {u: &unit{doc: doc, items: items(stateDelivered, stateDelivered)}, want: remove},
+		"some delivered":              {u: &unit{doc: doc, items: items(stateDelivered, stateLeft)}, want: replace},
+		"some delivered, one refused": {u: &unit{doc: doc, items: items(stateDelivered, stateRejected)}, want: replace},
+		"nothing delivered":           {u: &unit{doc: doc, items: items(stateLeft, stateLeft)}, want: requeue},
+		"nothing, often tried":        {u: &unit{doc: doc, attempt: 5, items: items(stateLeft, stateLeft)}, want: park},
+		"refused":                     {u: &unit{doc: doc, items: items(stateRejected, stateLeft)}, want: park},
+		"bad format":                  {u: &unit{err: errors.New("x"), permanent: true}, want: park},
+		"transient read error":        {u: &unit{err: errors.New("x"), attempt: 1}, want: requeue},
+		"read error, often tried":     {u: &unit{err: errors.New("x"), attempt: 5}, want: park},
+		"filtered":                    {u: &unit{doc: doc, skip: skipFiltered, attempt: 9}, want: keep},
+		"target down, often tried": {u: &unit{doc: doc, attempt: 9, items: []*item{
+			{state: stateLeft, err: &TargetError{Target: "t", Err: errors.New("AccessDenied")}},
+			{state: stateLeft, err: fmt.Errorf("wrapped: %w", &TargetError{Target: "t", Err: errors.New("AccessDenied")})},
+		}}, want: keep},
+		"held behind an earlier failure": {u: &unit{doc: doc, attempt: 9, items: []*item{
+			{state: stateLeft, err: ErrEarlierUnfinished}, {state: stateLeft, err: ErrEarlierUnfinished},
+		}}, want: keep},
+		"time ran out, often tried": {u: &unit{doc: doc, attempt: 9, items: []*item{
 			{state: stateLeft, err: ErrTimeBudget}, {state: stateLeft, err: ErrTimeBudget},
 		}}, want: keep},
 	}
@@ -83,27 +90,60 @@ func TestVerdict(t *testing.T) {
 func TestRoute(t *testing.T) {
 	kin := archive.Hydration{Source: "kinesis", StreamARN: "arn:aws:kinesis:us-east-1:123456789012:stream/orders-eu"}
 	ddb := archive.Hydration{Source: "dynamodb", StreamARN: "arn:aws:dynamodb:us-east-1:123456789012:table/carts/stream/2024-01-01T00:00:00.000"}
+	fn := "arn:aws:lambda:us-east-1:123456789012:function:orders-consumer:live"
 	routes := []Route{
 		{Pattern: "carts", Target: "lambda:cart-consumer"},
 		{Pattern: "arn:aws:kinesis:*:*:stream/audit", Target: "events:audit-bus"},
 		{Pattern: "orders-*", Target: "kinesis"},
 	}
 	tests := map[string]struct {
-		routes  []Route
-		h       archive.Hydration
-		want    string
-		wantErr error
+		routes   []Route
+		h        archive.Hydration
+		consumer string
+		want     string
+		wantErr  error
 	}{
-		"kinesis default":       {h: kin, want: "kinesis:" + kin.StreamARN},
-		"kinesis by name glob":  {routes: routes, h: kin, want: "kinesis:" + kin.StreamARN},
-		"dynamodb by table":     {routes: routes, h: ddb, want: "lambda:cart-consumer"},
-		"dynamodb has no route": {h: ddb, wantErr: ErrNoRoute},
+		"kinesis default is the consumer":  {h: kin, consumer: fn, want: "lambda:" + fn},
+		"dynamodb default is the consumer": {h: ddb, consumer: fn, want: "lambda:" + fn},
+		"kinesis by name glob":             {routes: routes, h: kin, consumer: fn, want: "kinesis:" + kin.StreamARN},
+		"dynamodb by table":                {routes: routes, h: ddb, want: "lambda:cart-consumer"},
+		"no consumer, no route":            {h: kin, wantErr: ErrNoConsumer},
+		"consumer spec":                    {routes: []Route{{"*", "consumer"}}, h: ddb, consumer: fn, want: "lambda:" + fn},
+		"dynamodb to its source kinesis":   {routes: []Route{{"*", "kinesis"}}, h: ddb, consumer: fn, wantErr: ErrDynamoDBToKinesis},
+		"dynamodb to a kinesis stream":     {routes: []Route{{"*", "kinesis:arn:aws:kinesis:us-east-1:1:stream/x"}}, h: ddb, wantErr: ErrDynamoDBToKinesis},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			got, err := route(tt.routes, tt.h)
+			got, err := route(tt.routes, tt.h, tt.consumer)
 			if got != tt.want || !errors.Is(err, tt.wantErr) {
 				t.Errorf("got %q, %v, want %q, %v", got, err, tt.want, tt.wantErr)
+			}
+			if tt.wantErr != nil && !errors.Is(err, ErrNoRoute) {
+				t.Errorf("got %v, want it to wrap ErrNoRoute", err)
+			}
+		})
+	}
+}
+
+func TestReadFailureConsumer(t *testing.T) {
+	const stream = "arn:aws:kinesis:us-east-1:123456789012:stream/orders"
+	tests := map[string]struct {
+		ctx           string
+		wantConsumer  string
+		wantBatchSize int
+	}{
+		"qualified":   {ctx: `"requestContext":{"functionArn":"arn:aws:lambda:us-east-1:123456789012:function:c:live"}`, wantConsumer: "arn:aws:lambda:us-east-1:123456789012:function:c:live", wantBatchSize: 3},
+		"unqualified": {ctx: `"requestContext":{"functionArn":"arn:aws:lambda:us-east-1:123456789012:function:c"}`, wantConsumer: "arn:aws:lambda:us-east-1:123456789012:function:c", wantBatchSize: 3},
+		"pipe":        {ctx: `"context":{"partnerResourceArn":"arn:aws:pipes:us-east-1:123456789012:pipe/p"}`, wantBatchSize: 3},
+		"missing":     {ctx: `"requestContext":{}`, wantBatchSize: 3},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			raw := `{` + tt.ctx + `,"KinesisBatchInfo":{"shardId":"shardId-000000000000","startSequenceNumber":"1","endSequenceNumber":"3","batchSize":3,"streamArn":"` + stream + `"}}`
+			u := &unit{doc: &archive.Document{Failure: []byte(raw), Hydration: archive.Hydration{Expected: 7}}}
+			readFailure(u)
+			if u.consumer != tt.wantConsumer || u.batchSize != tt.wantBatchSize {
+				t.Errorf("got %q, %d, want %q, %d", u.consumer, u.batchSize, tt.wantConsumer, tt.wantBatchSize)
 			}
 		})
 	}
@@ -115,15 +155,18 @@ func TestParseRoute(t *testing.T) {
 		want    Route
 		wantErr bool
 	}{
-		"lambda":          {in: "carts=lambda:consumer", want: Route{"carts", "lambda:consumer"}},
-		"source stream":   {in: " orders-* = kinesis ", want: Route{"orders-*", "kinesis"}},
-		"sqs url":         {in: "x=sqs:https://sqs.us-east-1.amazonaws.com/1/q", want: Route{"x", "sqs:https://sqs.us-east-1.amazonaws.com/1/q"}},
-		"no target":       {in: "carts", wantErr: true},
-		"unknown kind":    {in: "carts=ftp:x", wantErr: true},
-		"empty lambda":    {in: "carts=lambda:", wantErr: true},
-		"bad glob":        {in: "[=kinesis", wantErr: true},
-		"empty pattern":   {in: "=kinesis", wantErr: true},
-		"kinesis arn too": {in: "a=kinesis:arn:aws:kinesis:us-east-1:1:stream/b", want: Route{"a", "kinesis:arn:aws:kinesis:us-east-1:1:stream/b"}},
+		"lambda":               {in: "carts=lambda:consumer", want: Route{"carts", "lambda:consumer"}},
+		"source stream":        {in: " orders-* = kinesis ", want: Route{"orders-*", "kinesis"}},
+		"sqs url":              {in: "x=sqs:https://sqs.us-east-1.amazonaws.com/1/q", want: Route{"x", "sqs:https://sqs.us-east-1.amazonaws.com/1/q"}},
+		"no target":            {in: "carts", wantErr: true},
+		"unknown kind":         {in: "carts=ftp:x", wantErr: true},
+		"empty lambda":         {in: "carts=lambda:", wantErr: true},
+		"bad glob":             {in: "[=kinesis", wantErr: true},
+		"empty pattern":        {in: "=kinesis", wantErr: true},
+		"kinesis arn too":      {in: "a=kinesis:arn:aws:kinesis:us-east-1:1:stream/b", want: Route{"a", "kinesis:arn:aws:kinesis:us-east-1:1:stream/b"}},
+		"consumer":             {in: "*=consumer", want: Route{"*", "consumer"}},
+		"dynamodb to kinesis":  {in: "arn:aws:dynamodb:*:*:table/carts/stream/*=kinesis", wantErr: true},
+		"dynamodb to a stream": {in: "arn:aws:dynamodb:*=kinesis:arn:aws:kinesis:us-east-1:1:stream/b", wantErr: true},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -187,5 +230,28 @@ func TestRestKey(t *testing.T) {
 				t.Errorf("got %s, want %s", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestOrderByShardAndChain: a round's failures are sorted by shard and sequence, and
+// each waits for the earlier one of its shard at the same target only: two
+// consumers of one stream fail independently.
+func TestOrderByShardAndChain(t *testing.T) {
+	mk := func(shard, start, target string) *unit {
+		return &unit{target: target, doc: &archive.Document{Hydration: archive.Hydration{StreamARN: "arn:s", ShardID: shard, Start: start}}}
+	}
+	late, early := mk("shard-1", "200", "lambda:a"), mk("shard-1", "99", "lambda:a")
+	other := mk("shard-1", "150", "lambda:b")
+	elsewhere := mk("shard-2", "1", "lambda:a")
+	units := []*unit{late, elsewhere, other, early}
+	orderByShard(units)
+	if units[0] != early || units[1] != other || units[2] != late || units[3] != elsewhere {
+		t.Fatalf("got order %v %v %v %v, want shard-1 by sequence (99, 150, 200), then shard-2",
+			units[0].doc.Hydration.Start, units[1].doc.Hydration.Start, units[2].doc.Hydration.Start, units[3].doc.Hydration.Start)
+	}
+	r := New(nil)
+	r.chainShards(units)
+	if late.after != early || other.after != nil || early.after != nil || elsewhere.after != nil {
+		t.Errorf("got late after %p (want %p), other after %p, want only the same target's failures chained", late.after, early, other.after)
 	}
 }

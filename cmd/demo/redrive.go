@@ -17,8 +17,8 @@ import (
 // written to, so its failures go to a function, a bus or a queue.
 const ReplayQueueName = "customers-replay"
 
-// redriveAll runs the redrive as the scheduled function would: Kinesis failures back
-// to their stream, the DynamoDB one to a queue. It returns the records delivered per
+// redriveAll runs the redrive as the scheduled function would, routed: Kinesis
+// failures back to their stream, the DynamoDB one to a queue. It returns the records delivered per
 // batch label.
 func redriveAll(ctx context.Context, cfg aws.Config, res resources, batches []failedBatch, p *printer) (map[string]bool, error) {
 	p.step("redrive: replay from the DLQ — back to the stream, per-key order kept, at a pace the shards take")
@@ -30,7 +30,10 @@ func redriveAll(ctx context.Context, cfg aws.Config, res resources, batches []fa
 	if err != nil {
 		return nil, err
 	}
-	c := redrive.Config{DLQURL: res.dlqURL, ParkingURL: res.parkingURL, ArchiveBucket: BucketName, Routes: []redrive.Route{route}}
+	// The demo has no consumer function to re-invoke (the default target), so its
+	// Kinesis failures go back to their stream.
+	back := redrive.Route{Pattern: "*", Target: redrive.SpecSource}
+	c := redrive.Config{DLQURL: res.dlqURL, ParkingURL: res.parkingURL, ArchiveBucket: BucketName, Routes: []redrive.Route{route, back}}
 	quiet := zerolog.New(io.Discard).WithContext(ctx)
 	rep, err := redrive.NewFromConfig(cfg, c).Run(quiet)
 	if err != nil {

@@ -23,7 +23,10 @@ func exitCode(err error) int {
 	var na *hydrate.NotAllowedError
 	var me *hydrate.MappingError
 	var ie incompleteError
+	var left leftError
 	switch {
+	case errors.As(err, &left):
+		return exitLeft
 	case errors.As(err, &na), errors.As(err, &me):
 		return exitRefused
 	case errors.As(err, &ie):

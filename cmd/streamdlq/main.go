@@ -24,6 +24,7 @@ const (
 	// exitIncomplete: hydrate ran, but a failure was not completely captured (a gap, or
 	// the --timeout ran out); stderr says what is missing and what a rerun will do.
 	exitIncomplete = 4
+	exitLeft       = 5 // redrive: records left undelivered or failures without a route; they stay queued
 )
 
 type command struct {
@@ -36,6 +37,7 @@ var commands = map[string]command{
 	"ls":      {"list the failures in the archive: stream, shard, range, records, status, age", runLs},
 	"redrive": {"replay failures from the DLQ or the archive to their targets, under throttle awareness", runRedrive},
 	"invoke":  {"run the hydrate or redrive Lambda handler in-process on an event file", runInvoke},
+	"jobs":    {"list the resumable archive replays (redrive --job) and their progress", runJobs},
 	"show":    {"show one archived failure and its records, decoded (payloads only with --payloads)", runShow},
 }
 

@@ -28,6 +28,19 @@ func TestExitCodes(t *testing.T) {
 		"ls without archive": {[]string{"ls"}, map[string]string{"STREAMDLQ_ARCHIVE_BUCKET": ""}, exitUsage, "no archive"},
 		"ls bad day":         {[]string{"ls", "--archive", "s3://b", "--since", "yesterday"}, nil, exitUsage, "want YYYY-MM-DD"},
 		"show needs a key":   {[]string{"show", "--archive", "s3://b"}, nil, exitUsage, "want 1 arguments"},
+		"dynamodb routed to kinesis": {[]string{"redrive", "--redrive-targets", "arn:aws:dynamodb:*:*:table/carts/stream/*=kinesis"},
+			map[string]string{"STREAMDLQ_DLQ_URL": "https://sqs.us-east-1.amazonaws.com/1/q", "STREAMDLQ_ARCHIVE_BUCKET": "b"}, exitUsage, "a DynamoDB failure cannot go to Kinesis"},
+		"redrive since after until":          {[]string{"redrive", "--from-archive", "s3://b", "--since", "2026-11-03", "--until", "2026-11-01"}, nil, exitUsage, "--since 2026-11-03 is after --until 2026-11-01"},
+		"redrive two sources":                {[]string{"redrive", "--dlq-url", "https://sqs.us-east-1.amazonaws.com/1/q", "--from-archive", "s3://b"}, nil, exitUsage, "choose one source"},
+		"redrive queue not a url":            {[]string{"redrive", "--dlq-url", "dlq"}, nil, exitUsage, `--dlq-url "dlq": want a queue URL`},
+		"redrive env queue not a url":        {[]string{"redrive"}, map[string]string{"STREAMDLQ_DLQ_URL": "dlq", "STREAMDLQ_ARCHIVE_BUCKET": "b"}, exitUsage, `STREAMDLQ_DLQ_URL (--dlq-url) "dlq"`},
+		"redrive negative rate":              {[]string{"redrive", "--from-archive", "s3://b", "--redrive-rate", "-5"}, nil, exitUsage, "--redrive-rate -5"},
+		"redrive negative budget":            {[]string{"redrive", "--from-archive", "s3://b", "--budget", "-1m"}, nil, exitUsage, "--budget -1m0s: must not be negative"},
+		"redrive bad archive names its flag": {[]string{"redrive", "--from-archive", "b/x"}, nil, exitUsage, `--from-archive "b/x"`},
+		"redrive every bad flag at once":     {[]string{"redrive", "--dlq-url", "q", "--redrive-rate", "-1", "--budget", "-1s"}, nil, exitUsage, "--budget -1s"},
+		"redrive job needs the archive":      {[]string{"redrive", "--dlq-url", "https://sqs.us-east-1.amazonaws.com/1/q", "--job", "j"}, nil, exitUsage, "--job: only with --from-archive"},
+		"redrive bad job name":               {[]string{"redrive", "--from-archive", "s3://b", "--job", "a/b"}, nil, exitUsage, `--job: job name "a/b"`},
+		"redrive help warns of --to kinesis": {[]string{"redrive", "--help"}, nil, exitOK, "every consumer of the stream sees them again"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

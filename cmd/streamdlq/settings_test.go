@@ -51,7 +51,7 @@ func TestHelpListsSettings(t *testing.T) {
 
 func TestFlagWinsOverVariable(t *testing.T) {
 	t.Setenv(settings.RedriveRate.Env, "5")
-	t.Setenv(settings.DLQURL.Env, "http://env")
+	t.Setenv(settings.DLQURL.Env, "https://sqs.us-east-1.amazonaws.com/123456789012/env")
 	t.Setenv(settings.ArchiveBucket.Env, "archive")
 	fs := flag.NewFlagSet("redrive", flag.ContinueOnError)
 	env := newEnvFlags(fs, settings.Redrive)
@@ -62,7 +62,7 @@ func TestFlagWinsOverVariable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Throttle.Start.Records != 7 || c.DLQURL != "http://env" {
-		t.Errorf("got rate %v, DLQ %q; want 7 from the flag and http://env from the variable", c.Throttle.Start.Records, c.DLQURL)
+	if c.Throttle.Start.Records != 7 || c.DLQURL != "https://sqs.us-east-1.amazonaws.com/123456789012/env" {
+		t.Errorf("got rate %v, DLQ %q; want 7 from the flag and the queue from the variable", c.Throttle.Start.Records, c.DLQURL)
 	}
 }

@@ -1,21 +1,41 @@
 package clock
 
 import (
+	"errors"
+	"net/http"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 )
 
 // serviceThrottleCodes are the "slow down" codes of the services streamdlq calls that
-// the SDK's retryer does not count as throttles: Kinesis, DynamoDB Streams, SQS and
-// Lambda answer KMSThrottlingException when KMS throttles them on an encrypted
-// resource.
+// the SDK's retryer does not count as throttles: KMS throttling an encrypted resource
+// as Kinesis, DynamoDB Streams and Lambda report it (KMSThrottlingException), as SQS
+// reports it (KmsThrottled in the JSON protocol, KMS.ThrottlingException in the query
+// protocol), and Lambda's per-function throttles with a reason suffix.
 var serviceThrottleCodes = map[string]struct{}{
-	"KMSThrottlingException": {},
+	"KMSThrottlingException":             {},
+	"KmsThrottled":                       {},
+	"KMS.ThrottlingException":            {},
+	"KMSAccessDeniedException.Throttled": {},
+	"EFSIOException.Throttled":           {},
 }
 
 // throttles is the SDK's own throttle check (retry.DefaultThrottles, the codes in
-// retry.DefaultThrottleErrorCodes) plus the services' codes.
-var throttles = append(retry.IsErrorThrottles{retry.ThrottleErrorCode{Codes: serviceThrottleCodes}}, retry.DefaultThrottles...)
+// retry.DefaultThrottleErrorCodes), the services' codes, and HTTP 429 whatever the
+// code (Lambda's Invoke answers 429 TooManyRequestsException).
+var throttles = append(retry.IsErrorThrottles{
+	retry.ThrottleErrorCode{Codes: serviceThrottleCodes},
+	retry.IsErrorThrottleFunc(tooManyRequests),
+}, retry.DefaultThrottles...)
+
+func tooManyRequests(err error) aws.Ternary {
+	var re interface{ HTTPStatusCode() int }
+	if errors.As(err, &re) && re.HTTPStatusCode() == http.StatusTooManyRequests {
+		return aws.TrueTernary
+	}
+	return aws.UnknownTernary
+}
 
 // Throttled reports whether err asks the caller to slow down.
 func Throttled(err error) bool {

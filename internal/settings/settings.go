@@ -75,8 +75,8 @@ var (
 		Help: "ceiling in bytes/s per target"}
 	RedriveShare = Setting{Env: "STREAMDLQ_REDRIVE_SHARE", Flag: "redrive-share", Type: Number, Default: "0.5", Max: 1, Readers: Redrive,
 		Help: "share of a Kinesis target's capacity to use, leaving the rest to live producers"}
-	MaxReceiveCount = Setting{Env: "STREAMDLQ_MAX_RECEIVE_COUNT", Flag: "max-receive-count", Type: Number, Default: "5", Max: 1000, Readers: Redrive,
-		Help: "receives after which a failing message is parked"}
+	MaxReceiveCount = Setting{Env: "STREAMDLQ_MAX_RECEIVE_COUNT", Flag: "max-receive-count", Type: Number, Default: "5", Max: 100, Readers: Redrive,
+		Help: "failed redrive attempts after which a message is parked (dry runs and waits never count)"}
 	// LogLevel keeps Lambda's own name, which its advanced logging controls set too;
 	// the CLI reads the same variable and has no flag for it.
 	LogLevel = Setting{Env: "AWS_LAMBDA_LOG_LEVEL", Type: String, Default: "INFO", Readers: Hydrate | Redrive,

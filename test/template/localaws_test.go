@@ -134,7 +134,7 @@ func (l *local) env(t *testing.T, function string) []string {
 		"STREAMDLQ_ARCHIVE_BUCKET": l.bucket, "STREAMDLQ_ARCHIVE_PREFIX": l.prefix, "STREAMDLQ_DLQ_URL": l.dlqURL,
 		"STREAMDLQ_EVENT_BUS": l.bus, "STREAMDLQ_KMS_KEY_ID": "", "STREAMDLQ_DEAGGREGATE": "false",
 		"AWS_LAMBDA_LOG_LEVEL": "INFO", "STREAMDLQ_PARKING_QUEUE_URL": l.parkingURL,
-		"STREAMDLQ_REDRIVE_TARGETS": l.table + "=sqs:" + l.targetURL, "STREAMDLQ_REDRIVE_RATE": "100",
+		"STREAMDLQ_REDRIVE_TARGETS": l.table + "=sqs:" + l.targetURL + "," + l.streamARN + "=kinesis", "STREAMDLQ_REDRIVE_RATE": "100",
 		"STREAMDLQ_REDRIVE_MAX_RATE": "1000", "STREAMDLQ_REDRIVE_MAX_BYTES": "1048576",
 		"STREAMDLQ_REDRIVE_SHARE": "0.5", "STREAMDLQ_MAX_RECEIVE_COUNT": "5",
 		// moto has no event source mappings for these functions: the check is off here

@@ -3,6 +3,7 @@ package template
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,7 +14,8 @@ import (
 // needed. EMF metrics need no cloudwatch:PutMetricData; an entry here must say which
 // AWS documentation makes the action unscopable.
 var unscopable = map[string]string{
-	"lambda:ListEventSourceMappings": "the hydrator checks that a failure's function has a mapping sending failures here; " +
+	"lambda:ListEventSourceMappings": "the hydrator checks that a failure's function has a mapping sending failures here, " +
+		"and the redrive's consumer target re-applies its mapping's filters (configuration only, no data); " +
 		"the Service Authorization Reference (Actions defined by AWS Lambda) lists no resource type for it",
 }
 
@@ -322,4 +324,87 @@ func TestRoleMapPatternAcceptsRegions(t *testing.T) {
 			t.Errorf("CrossAccountRoleMap %q: got match %t, want %t", v, got, want)
 		}
 	}
+}
+
+// TestRedriveInvokesOnlyListedConsumers: the redrive's default target is the consumer
+// function that failed, so lambda:InvokeFunction is granted on the functions listed
+// in RedriveFunctionArns alone, each with and without a qualifier (a mapping on an
+// alias or version names the qualified ARN); Kinesis writes only on the streams
+// listed for kinesis routes.
+func TestRedriveInvokesOnlyListedConsumers(t *testing.T) {
+	tpl := loadTemplate(t)
+	params := map[string]string{
+		"RedriveFunctionArns":      "arn:aws:lambda:us-east-1:1:function:a,arn:aws:lambda:us-east-1:1:function:b",
+		"RedriveKinesisStreamArns": "arn:aws:kinesis:us-east-1:1:stream/s",
+	}
+	want := map[string][]string{
+		"lambda:InvokeFunction": {"arn:aws:lambda:us-east-1:1:function:a:*", "arn:aws:lambda:us-east-1:1:function:b:*", "arn:aws:lambda:us-east-1:1:function:a", "arn:aws:lambda:us-east-1:1:function:b"},
+		"kinesis:PutRecords":    {"arn:aws:kinesis:us-east-1:1:stream/s"},
+	}
+	got := map[string][]string{}
+	for _, s := range identityStatements(tpl) {
+		if !strings.HasPrefix(s.where, "RedriveRole ") {
+			continue
+		}
+		for _, a := range items(get(s.node, "Action")) {
+			if _, ok := want[a.Value]; !ok {
+				continue
+			}
+			for _, r := range items(get(s.node, "Resource")) {
+				v, err := evaluate(r, params)
+				if err != nil {
+					t.Fatalf("%s: %v", s.where, err)
+				}
+				got[a.Value] = append(got[a.Value], v...)
+			}
+		}
+	}
+	for action, w := range want {
+		if !slices.Equal(got[action], w) {
+			t.Errorf("%s on %q, want %q", action, got[action], w)
+		}
+	}
+}
+
+// evaluate computes a resource made of !Ref (of params), !Split and !Join.
+func evaluate(n *yaml.Node, params map[string]string) ([]string, error) {
+	switch {
+	case n.Tag == "!Ref":
+		v, ok := params[n.Value]
+		if !ok {
+			return nil, fmt.Errorf("!Ref %s: not one of the listed parameters", n.Value)
+		}
+		return []string{v}, nil
+	case n.Tag == "!Split" && len(n.Content) == 2:
+		s, err := evaluateOne(n.Content[1], params)
+		return strings.Split(s, n.Content[0].Value), err
+	case n.Tag == "!Join" && len(n.Content) == 2:
+		list := []*yaml.Node{n.Content[1]} // a function returning a list
+		if !custom(n.Content[1]) {
+			list = n.Content[1].Content
+		}
+		var parts []string
+		for _, c := range list {
+			v, err := evaluate(c, params)
+			if err != nil {
+				return nil, err
+			}
+			parts = append(parts, v...)
+		}
+		return []string{strings.Join(parts, n.Content[0].Value)}, nil
+	case n.Kind == yaml.ScalarNode && !custom(n):
+		return []string{n.Value}, nil
+	}
+	return nil, fmt.Errorf("cannot evaluate %s", short(n))
+}
+
+func evaluateOne(n *yaml.Node, params map[string]string) (string, error) {
+	v, err := evaluate(n, params)
+	if err == nil && len(v) != 1 {
+		err = fmt.Errorf("%s: got %d values, want one", short(n), len(v))
+	}
+	if err != nil {
+		return "", err
+	}
+	return v[0], nil
 }

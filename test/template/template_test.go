@@ -134,8 +134,12 @@ func TestQueues(t *testing.T) {
 	if got := short(get(dlq, "RedrivePolicy", "deadLetterTargetArn")); got != "!GetAtt ParkingQueue.Arn" {
 		t.Errorf("DLQ redrive target: got %s, want !GetAtt ParkingQueue.Arn", got)
 	}
-	if got := short(get(dlq, "RedrivePolicy", "maxReceiveCount")); got != "!Ref MaxReceiveCount" {
-		t.Errorf("DLQ maxReceiveCount: got %s, want !Ref MaxReceiveCount", got)
+	// The redrive parks by its own attempt count (STREAMDLQ_MAX_RECEIVE_COUNT); the
+	// queue's count is a backstop that must never come first.
+	backstop, _ := strconv.Atoi(short(get(dlq, "RedrivePolicy", "maxReceiveCount")))
+	most, _ := strconv.Atoi(short(mustGet(t, tpl, "Parameters", "MaxReceiveCount", "MaxValue")))
+	if most == 0 || backstop < 5*most {
+		t.Errorf("DLQ maxReceiveCount: got %d, want a backstop well above the redrive's largest MaxReceiveCount %d", backstop, most)
 	}
 	for name, q := range resources(tpl, "AWS::SQS::Queue") {
 		p := get(q, "Properties")
