@@ -253,8 +253,11 @@ func (s *SQSSource) replace(ctx context.Context, u *unit) error {
 		return fmt.Errorf("replace message %s: %w", u.id, err)
 	}
 	// The rest waits for the next run: what kept it from being delivered now will
-	// hardly be gone in a moment, and a run's counts stay one per record.
-	s.holdID(sent.MessageID, "")
+	// hardly be gone in a moment, and a run's counts stay one per record. A rest of
+	// records the target can never take is left for this run to park at once.
+	if !u.onlyRejectedLeft() {
+		s.holdID(sent.MessageID, "")
+	}
 	return nil
 }
 
