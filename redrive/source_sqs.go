@@ -137,10 +137,9 @@ func (s *SQSSource) next(ctx context.Context, maxWait time.Duration) ([]*unit, e
 func (s *SQSSource) receive(ctx context.Context, n int, wait time.Duration) ([]types.Message, error) {
 	out, err := s.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 		QueueUrl: &s.opts.URL, MaxNumberOfMessages: int32(n),
-		WaitTimeSeconds:             int32(wait / time.Second),
-		VisibilityTimeout:           int32(s.opts.VisibilityTimeout / time.Second),
-		MessageAttributeNames:       []string{"All"},
-		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameApproximateReceiveCount},
+		WaitTimeSeconds:       int32(wait / time.Second),
+		VisibilityTimeout:     int32(s.opts.VisibilityTimeout / time.Second),
+		MessageAttributeNames: []string{"All"},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("receive from %s: %w", s.opts.URL, err)
