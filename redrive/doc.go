@@ -37,7 +37,8 @@
 // is, while the rest of the round is still being sent. A partly delivered message is replaced by a message holding only the
 // undelivered records (its archive location suffixed ".rest-<first>-<count>" so its
 // claim check never collides with the original's), sent before the old one is
-// deleted; the replacement waits for the next run. A crash at any point therefore
+// deleted; the replacement waits for the next run, unless all it holds are records
+// the target can never take: then this run parks it at once, with the reason. A crash at any point therefore
 // leaves every undelivered record queued; at worst a delivered record is sent again.
 // A message that cannot be decoded, holds a record its target can never take, or has
 // failed MaxReceiveCount attempts is moved as it is to the parking queue with

@@ -78,3 +78,21 @@ func TestFilterCriteriaOrAndRefusal(t *testing.T) {
 		}
 	}
 }
+
+// FuzzFilterCriteria: any pattern either parses or is a *FilterError, and a parsed
+// one matches any record data without panicking.
+func FuzzFilterCriteria(f *testing.F) {
+	f.Add(`{"data":{"a":[{"numeric":[">",1,"<=",5]}],"$or":[{"b":["x"]},{"c":[{"exists":false}]}]}}`, `{"a":3,"b":"x"}`)
+	f.Add(`{"data":{"a":[{"anything-but":{"prefix":"x"}}]}}`, `{"a":["xy","z"]}`)
+	f.Add(`{"data":{"a":{"b":[null,""]}}}`, `not json`)
+	f.Fuzz(func(t *testing.T, pattern, data string) {
+		fc, err := parseFilterCriteria([]string{pattern})
+		var fe *FilterError
+		if err != nil && !errors.As(err, &fe) {
+			t.Fatalf("got %T, want a *FilterError", err)
+		}
+		if err == nil {
+			fc.pass(kinesisRecord("arn:s", "k", 1, []byte(data)))
+		}
+	})
+}

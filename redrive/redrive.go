@@ -159,6 +159,12 @@ func (r *Redriver) loop(ctx context.Context, rep *Report, stopAt time.Time) erro
 				return nil
 			}
 		}
+		if l := r.opts.Lease; l != nil {
+			if err := l.renew(ctx); err != nil {
+				rep.Stopped = StoppedError
+				return err
+			}
+		}
 		units, err := r.src.next(ctx, maxWait)
 		switch {
 		case ctx.Err() != nil:
@@ -170,12 +176,6 @@ func (r *Redriver) loop(ctx context.Context, rep *Report, stopAt time.Time) erro
 		case len(units) == 0:
 			rep.Stopped = StoppedDrained
 			return nil
-		}
-		if l := r.opts.Lease; l != nil {
-			if err := l.renew(ctx); err != nil {
-				rep.Stopped = StoppedError
-				return err
-			}
 		}
 		if err := r.round(ctx, rep, units, stopAt); err != nil {
 			rep.Stopped = StoppedCancelled

@@ -226,3 +226,31 @@ func TestArchiveSource(t *testing.T) {
 		t.Errorf("got %d read, %d done, want 4, 3", rep.Messages, rep.Removed)
 	}
 }
+
+// TestRecordThatNeverFitsIsParkedAtOnce: in a failure whose other records are
+// delivered, a record the target can never take is parked in the same run, with the
+// reason, rather than waiting on the queue for the next one.
+func TestRecordThatNeverFitsIsParkedAtOnce(t *testing.T) {
+	e := newEnv(t)
+	arn := e.createStream(t, 1)
+	docs := kinesisDocs(arn, 1, 3, 3)
+	docs[0].Records[1].Kinesis.Kinesis.PartitionKey = strings.Repeat("k", 257)
+	e.enqueue(t, docs...)
+	rep, err := New(e.source(), func(o *Options) {
+		o.Kinesis = e.kinesis
+		o.Routes = []Route{{Pattern: "*", Target: SpecSource}}
+	}).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Delivered != 2 || rep.Replaced != 1 || rep.Parked != 1 {
+		t.Errorf("got delivered %d, replaced %d, parked %d, want 2, 1, 1", rep.Delivered, rep.Replaced, rep.Parked)
+	}
+	parked := e.drain(t, e.park)
+	if len(parked) != 1 || !strings.Contains(aws.ToString(parked[0].MessageAttributes[AttrLastError].StringValue), "partition key of 257 characters") {
+		t.Fatalf("got %d parked messages, want the rejected record's, with the reason", len(parked))
+	}
+	if n := e.depth(t, e.dlq); n != 0 {
+		t.Errorf("got %d messages on the DLQ, want none", n)
+	}
+}

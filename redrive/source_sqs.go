@@ -137,10 +137,9 @@ func (s *SQSSource) next(ctx context.Context, maxWait time.Duration) ([]*unit, e
 func (s *SQSSource) receive(ctx context.Context, n int, wait time.Duration) ([]types.Message, error) {
 	out, err := s.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 		QueueUrl: &s.opts.URL, MaxNumberOfMessages: int32(n),
-		WaitTimeSeconds:             int32(wait / time.Second),
-		VisibilityTimeout:           int32(s.opts.VisibilityTimeout / time.Second),
-		MessageAttributeNames:       []string{"All"},
-		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameApproximateReceiveCount},
+		WaitTimeSeconds:       int32(wait / time.Second),
+		VisibilityTimeout:     int32(s.opts.VisibilityTimeout / time.Second),
+		MessageAttributeNames: []string{"All"},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("receive from %s: %w", s.opts.URL, err)
@@ -253,8 +252,11 @@ func (s *SQSSource) replace(ctx context.Context, u *unit) error {
 		return fmt.Errorf("replace message %s: %w", u.id, err)
 	}
 	// The rest waits for the next run: what kept it from being delivered now will
-	// hardly be gone in a moment, and a run's counts stay one per record.
-	s.holdID(sent.MessageID, "")
+	// hardly be gone in a moment, and a run's counts stay one per record. A rest of
+	// records the target can never take is left for this run to park at once.
+	if !u.onlyRejectedLeft() {
+		s.holdID(sent.MessageID, "")
+	}
 	return nil
 }
 

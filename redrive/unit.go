@@ -165,3 +165,10 @@ func notItsFault(err error) bool {
 	var te *TargetError
 	return errors.Is(err, ErrTimeBudget) || errors.Is(err, ErrEarlierUnfinished) || errors.As(err, &te)
 }
+
+// onlyRejectedLeft reports whether every record not delivered is one the target can
+// never take.
+func (u *unit) onlyRejectedLeft() bool {
+	_, rejected, left := u.counts()
+	return rejected > 0 && left == 0
+}

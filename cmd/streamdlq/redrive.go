@@ -41,13 +41,14 @@ func runRedrive(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	env := newEnvFlags(fs, settings.Redrive)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: streamdlq redrive [--dlq-url URL | --from-archive s3://BUCKET/PREFIX --since DAY --until DAY]\n                        [--to consumer|kinesis|lambda:NAME|events:BUS|sqs:URL] [--redrive-rate N] [--dry-run]\n\n"+
+		fmt.Fprintln(stderr, "usage: streamdlq redrive [--dlq-url URL | --from-archive s3://BUCKET/PREFIX --since DAY --until DAY [--job NAME]]\n                        [--to consumer|kinesis|lambda:NAME|events:BUS|sqs:URL] [--redrive-rate N] [--dry-run]\n\n"+
 			"Replays failures to their targets under throttle awareness; a DLQ message is deleted only\n"+
 			"after every record in it was delivered. By default each failure goes back to the consumer\n"+
 			"function that failed (the functionArn of its on-failure record, with its alias or version),\n"+
 			"with the event its event source mapping sends; --to kinesis puts the records back on the\n"+
 			"stream instead, where every consumer of the stream sees them again.\n\n"+
-			"Exit status: 0 all delivered; 1 the run failed; 2 bad flags or configuration;\n"+
+			"Exit status: 0 all delivered; 1 the run failed (or another redrive holds the source's\n"+
+			"lease: the message names it); 2 bad flags or configuration;\n"+
 			"5 records were left undelivered or failures had no route (they stay queued).\n\nflags:")
 		fs.PrintDefaults()
 	}
