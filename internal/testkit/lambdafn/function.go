@@ -32,6 +32,11 @@ type Function struct {
 	Concurrency int
 	// Duration is how long each invocation runs, holding its slot.
 	Duration time.Duration
+	// Stall, when it returns more than zero for an invocation's ids, makes that
+	// invocation run that long before answering. If the caller hangs up first, the
+	// invocation is lost (as when the function times out): nothing of it is
+	// delivered.
+	Stall func(ids []string) time.Duration
 
 	mu        sync.Mutex
 	delivered []string
@@ -54,6 +59,7 @@ type Stats struct {
 	Throttled int           // invocations refused over the concurrency limit
 	Refused   int           // records in throttled invocations
 	Busy      time.Duration // slot time held by invocations, live ones included
+	Cut       int           // stalled invocations whose caller hung up
 }
 
 // Start serves the function on a local port; Close stops it.
@@ -98,6 +104,9 @@ func (f *Function) serve(w http.ResponseWriter, r *http.Request) {
 	if f.Duration > 0 {
 		time.Sleep(f.Duration)
 	}
+	if f.stalled(r, ids) {
+		return
+	}
 	status, fnErr, resp := http.StatusOK, "", ""
 	if f.Respond != nil {
 		status, fnErr, resp = f.Respond(ids, seqs)
@@ -133,6 +142,29 @@ func (f *Function) enter(decodeErr error, records int) bool {
 		return false
 	}
 	f.running++
+	return true
+}
+
+// stalled plays Stall; it reports an invocation whose caller hung up.
+func (f *Function) stalled(r *http.Request, ids []string) bool {
+	if f.Stall == nil {
+		return false
+	}
+	d := f.Stall(ids)
+	if d <= 0 {
+		return false
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return false
+	case <-r.Context().Done():
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.running--
+	f.stats.Cut++
 	return true
 }
 
