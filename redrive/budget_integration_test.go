@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/streamdlq/streamdlq/internal/testkit/lambdafn"
 )
 
 // TestHeartbeatKeepsMessagesHidden: a message worked on for longer than its
@@ -27,7 +29,7 @@ func TestHeartbeatKeepsMessagesHidden(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
-	fn := &fakeFunction{respond: func([]string, []string) (int, string, string) {
+	fn := &lambdafn.Function{Respond: func([]string, []string) (int, string, string) {
 		once.Do(func() { go poll() })
 		time.Sleep(1500 * time.Millisecond)
 		return 200, "", ""
@@ -35,7 +37,7 @@ func TestHeartbeatKeepsMessagesHidden(t *testing.T) {
 	docs := kinesisDocs("arn:aws:kinesis:us-east-1:123456789012:stream/src", 1, 4, 2)
 	e.enqueue(t, docs...)
 	rep, err := New(e.source(func(o *SQSSourceOptions) { o.VisibilityTimeout = time.Second }), func(o *Options) {
-		o.Lambda, o.LambdaBatchSize = fn.client(t, e.cfg), 2
+		o.Lambda, o.LambdaBatchSize = startFunction(t, fn, e.cfg), 2
 		o.Routes = []Route{{Pattern: "*", Target: "lambda:consumer"}}
 	}).Run(context.Background())
 	stop()
@@ -45,8 +47,8 @@ func TestHeartbeatKeepsMessagesHidden(t *testing.T) {
 	if n := stolen.Load(); n != 0 {
 		t.Errorf("got the message received %d times by another consumer during the run, want 0", n)
 	}
-	if rep.Removed != 1 || len(fn.got()) != 4 {
-		t.Errorf("got %d removed, %d delivered, want 1, 4", rep.Removed, len(fn.got()))
+	if rep.Removed != 1 || len(fn.Got()) != 4 {
+		t.Errorf("got %d removed, %d delivered, want 1, 4", rep.Removed, len(fn.Got()))
 	}
 }
 
@@ -62,7 +64,7 @@ func TestTimeBudget(t *testing.T) {
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t)
-			fn := &fakeFunction{respond: func([]string, []string) (int, string, string) {
+			fn := &lambdafn.Function{Respond: func([]string, []string) (int, string, string) {
 				time.Sleep(400 * time.Millisecond)
 				return 200, "", ""
 			}}
@@ -75,7 +77,7 @@ func TestTimeBudget(t *testing.T) {
 				defer cancel()
 			}
 			rep, err := New(e.source(), func(o *Options) {
-				o.Lambda, o.LambdaBatchSize = fn.client(t, e.cfg), 2
+				o.Lambda, o.LambdaBatchSize = startFunction(t, fn, e.cfg), 2
 				o.Routes = []Route{{Pattern: "*", Target: "lambda:consumer"}}
 				o.Budget, o.SafetyMargin = tt.budget, tt.margin
 			}).Run(ctx)
@@ -85,8 +87,8 @@ func TestTimeBudget(t *testing.T) {
 			if rep.Stopped != StoppedTimeBudget || rep.Replaced != 1 {
 				t.Errorf("got stopped %q, replaced %d, want %q, 1", rep.Stopped, rep.Replaced, StoppedTimeBudget)
 			}
-			if rep.Delivered == 0 || rep.Delivered+rep.Left != 12 || len(fn.got()) != rep.Delivered {
-				t.Errorf("got delivered %d (function: %d), left %d, want some delivered and the rest left", rep.Delivered, len(fn.got()), rep.Left)
+			if rep.Delivered == 0 || rep.Delivered+rep.Left != 12 || len(fn.Got()) != rep.Delivered {
+				t.Errorf("got delivered %d (function: %d), left %d, want some delivered and the rest left", rep.Delivered, len(fn.Got()), rep.Left)
 			}
 		})
 	}
@@ -102,7 +104,7 @@ func TestDeadlineInTheMiddleOfACall(t *testing.T) {
 	e.enqueue(t, docs...)
 	calls := 0
 	var deletedMidCall atomic.Bool
-	fn := &fakeFunction{respond: func([]string, []string) (int, string, string) {
+	fn := &lambdafn.Function{Respond: func([]string, []string) (int, string, string) {
 		if calls++; calls == 1 {
 			return 200, "", ""
 		}
@@ -117,7 +119,7 @@ func TestDeadlineInTheMiddleOfACall(t *testing.T) {
 		return 200, "", ""
 	}}
 	rep, err := New(e.source(), func(o *Options) {
-		o.Lambda = fn.client(t, e.cfg)
+		o.Lambda = startFunction(t, fn, e.cfg)
 		o.Routes = []Route{{Pattern: "*", Target: "lambda:consumer"}}
 		o.Budget, o.SafetyMargin = 500*time.Millisecond, 2*time.Second
 	}).Run(context.Background())

@@ -10,6 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/streamdlq/streamdlq/internal/testkit/lambdafn"
 )
 
 // TestConsumerIsTheDefaultTarget: without a route, Kinesis and DynamoDB failures alike
@@ -26,7 +28,7 @@ func TestConsumerIsTheDefaultTarget(t *testing.T) {
 	ddb := withConsumer(carts, dynamoDocs("arn:aws:dynamodb:us-east-1:123456789012:table/carts/stream/2025-01-01T00:00:00.000", 1, 3))
 	e.enqueue(t, append(kin, ddb...)...)
 	refused := false
-	fn := &fakeFunction{respond: func(ids, seqs []string) (int, string, string) {
+	fn := &lambdafn.Function{Respond: func(ids, seqs []string) (int, string, string) {
 		if !refused && len(seqs) > 2 && strings.HasPrefix(ids[0], "f") {
 			refused = true
 			return 200, "", fmt.Sprintf(`{"batchItemFailures":[{"itemIdentifier":%q}]}`, seqs[2])
@@ -34,7 +36,7 @@ func TestConsumerIsTheDefaultTarget(t *testing.T) {
 		return 200, "", ""
 	}}
 	rep, err := New(e.source(), func(o *Options) {
-		o.Lambda, o.LambdaBatchSize = fn.client(t, e.cfg), 100
+		o.Lambda, o.LambdaBatchSize = startFunction(t, fn, e.cfg), 100
 	}).Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -44,19 +46,20 @@ func TestConsumerIsTheDefaultTarget(t *testing.T) {
 	}
 	all := append(dataOf(kin), dataOf(ddb)...)
 	slices.Sort(all)
-	if got := sorted(fn.got()); !slices.Equal(got, all) {
+	if got := sorted(fn.Got()); !slices.Equal(got, all) {
 		t.Errorf("got %v, want %v, each once", got, all)
 	}
-	for i, f := range fn.functions {
+	for i, inv := range fn.Invocations() {
+		f := inv.Function
 		if f != orders && f != carts {
 			t.Errorf("invocation %d went to %s, want %s or %s", i, f, orders, carts)
 		}
-		if max := map[string]int{orders: 4, carts: 3}[f]; fn.sizes[i] > max {
-			t.Errorf("invocation %d of %s held %d records, want at most the failed batch's %d", i, f, fn.sizes[i], max)
+		if max := map[string]int{orders: 4, carts: 3}[f]; inv.Records > max {
+			t.Errorf("invocation %d of %s held %d records, want at most the failed batch's %d", i, f, inv.Records, max)
 		}
 	}
-	if !refused || fn.calls != 4 {
-		t.Errorf("got %d invocations (partial response sent: %v), want 4: one per failure and the retry of the refused rest", fn.calls, refused)
+	if !refused || fn.Calls() != 4 {
+		t.Errorf("got %d invocations (partial response sent: %v), want 4: one per failure and the retry of the refused rest", fn.Calls(), refused)
 	}
 }
 
@@ -68,16 +71,16 @@ func TestUnroutableFailuresStay(t *testing.T) {
 	ddb := withConsumer("arn:aws:lambda:us-east-1:123456789012:function:carts", dynamoDocs("arn:aws:dynamodb:us-east-1:123456789012:table/carts/stream/2025-01-01T00:00:00.000", 1, 2))
 	e.enqueue(t, append(pipe, ddb...)...)
 	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}
-	fn := &fakeFunction{}
+	fn := &lambdafn.Function{}
 	rep, err := New(e.source(), func(o *Options) {
-		o.Lambda, o.Kinesis = fn.client(t, cfg), e.kinesis
+		o.Lambda, o.Kinesis = startFunction(t, fn, cfg), e.kinesis
 		o.Routes = []Route{{Pattern: "carts", Target: SpecSource}}
 	}).Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.NoRoute != 2 || rep.Kept != 2 || fn.calls != 0 {
-		t.Errorf("got %d without route, %d kept, %d invocations, want 2, 2, 0", rep.NoRoute, rep.Kept, fn.calls)
+	if rep.NoRoute != 2 || rep.Kept != 2 || fn.Calls() != 0 {
+		t.Errorf("got %d without route, %d kept, %d invocations, want 2, 2, 0", rep.NoRoute, rep.Kept, fn.Calls())
 	}
 	for _, want := range []error{ErrNoConsumer, ErrDynamoDBToKinesis} {
 		if !slices.Contains(rep.Errors, want.Error()) {
@@ -116,13 +119,13 @@ func TestConsumerFiltersReapplied(t *testing.T) {
 				r.Kinesis.Kinesis.Data = fmt.Appendf(nil, `{"keep":%v,"n":%d}`, i%2 == 0, i)
 			}
 			e.enqueue(t, docs...)
-			fn := &fakeFunction{mappings: mapping(tt.pattern)}
-			lc := fn.client(t, e.cfg)
+			fn := &lambdafn.Function{Mappings: mapping(tt.pattern)}
+			lc := startFunction(t, fn, e.cfg)
 			rep, err := New(e.source(), func(o *Options) { o.Lambda, o.Mappings = lc, lc }).Run(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := fn.got(); !slices.Equal(got, tt.wantSent) {
+			if got := fn.Got(); !slices.Equal(got, tt.wantSent) {
 				t.Errorf("got %q at the consumer, want %q", got, tt.wantSent)
 			}
 			if tt.wantRemoved && (rep.Removed != 1 || rep.FilteredOut != 1) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/streamdlq/streamdlq/archive"
+	"github.com/streamdlq/streamdlq/internal/testkit/lambdafn"
 )
 
 // TestJobResumes: a replay from the archive as a job records each object fully
@@ -25,13 +26,13 @@ func TestJobResumes(t *testing.T) {
 	}
 	broken := strings.Split(recordID(docs[1].Records[0]), "/")[0] + "/"
 	failing := true
-	fn := &fakeFunction{respond: func(ids, _ []string) (int, string, string) {
+	fn := &lambdafn.Function{Respond: func(ids, _ []string) (int, string, string) {
 		if failing && strings.HasPrefix(ids[0], broken) {
 			return 200, "Unhandled", `{"errorType":"Boom"}`
 		}
 		return 200, "", ""
 	}}
-	lc := fn.client(t, e.cfg)
+	lc := startFunction(t, fn, e.cfg)
 	filter := archive.Filter{Source: "kinesis", Stream: "orders"}
 	run := func(f archive.Filter) (Report, error) {
 		src := NewArchiveSource(e.archive, f, 0).WithJob(NewJob(e.s3, e.bucket, "failures", "backfill-1"))
@@ -47,7 +48,7 @@ func TestJobResumes(t *testing.T) {
 	if rep, err := run(filter); err != nil || rep.Messages != 1 || rep.Removed != 1 {
 		t.Fatalf("second run: got %d read, %d done (%v), want only the unfinished object", rep.Messages, rep.Removed, err)
 	}
-	if got := sorted(fn.got()); !slices.Equal(got, dataOf(docs)) {
+	if got := sorted(fn.Got()); !slices.Equal(got, dataOf(docs)) {
 		t.Errorf("got %v, want %v, each once", got, dataOf(docs))
 	}
 	jobs, err := ListJobs(context.Background(), e.s3, e.bucket, "failures")

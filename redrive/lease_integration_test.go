@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/streamdlq/streamdlq/internal/testkit/lambdafn"
 )
 
 // TestLeaseKeepsOneRedrivePerSource: while one redrive holds a queue's lease, a
@@ -16,8 +18,8 @@ func TestLeaseKeepsOneRedrivePerSource(t *testing.T) {
 	ctx := context.Background()
 	source := "sqs:" + e.dlq
 	lease := func(holder string) *Lease { return NewLease(e.s3, e.bucket, "failures", source, holder, time.Minute) }
-	fn := &fakeFunction{}
-	lc := fn.client(t, e.cfg)
+	fn := &lambdafn.Function{}
+	lc := startFunction(t, fn, e.cfg)
 	run := func(l *Lease) (Report, error) {
 		return New(e.source(), func(o *Options) {
 			o.Lambda, o.Lease = lc, l

@@ -19,6 +19,7 @@ import (
 
 	"github.com/streamdlq/streamdlq/archive"
 	"github.com/streamdlq/streamdlq/internal/testkit"
+	"github.com/streamdlq/streamdlq/internal/testkit/lambdafn"
 )
 
 // TestKinesisOrderUnderInjectedFailures: with a quarter of the entries failing per
@@ -104,8 +105,8 @@ func flaky() func(ids, seqs []string) (int, string, string) {
 // sent before.
 func TestDeletedOnlyAfterDelivery(t *testing.T) {
 	e := newEnv(t)
-	fn := &fakeFunction{respond: flaky()}
-	lc := fn.client(t, e.cfg)
+	fn := &lambdafn.Function{Respond: flaky()}
+	lc := startFunction(t, fn, e.cfg)
 	w := &sqsWatch{t: t, e: e, fn: fn, received: map[string]string{}}
 	watched := sqs.NewFromConfig(e.cfg, func(o *sqs.Options) { o.APIOptions = append(o.APIOptions, w.add) })
 	docs := kinesisDocs("arn:aws:kinesis:us-east-1:123456789012:stream/src", 5, 12, 4)
@@ -131,7 +132,7 @@ func TestDeletedOnlyAfterDelivery(t *testing.T) {
 	if rep := run(); rep.Removed != 5 {
 		t.Errorf("got %d removed in the second run, want 5", rep.Removed)
 	}
-	if got, want := sorted(fn.got()), dataOf(docs); !slices.Equal(got, want) {
+	if got, want := sorted(fn.Got()), dataOf(docs); !slices.Equal(got, want) {
 		t.Errorf("got %v, want %v, each once", got, want)
 	}
 }
@@ -140,7 +141,7 @@ func TestDeletedOnlyAfterDelivery(t *testing.T) {
 type sqsWatch struct {
 	t        *testing.T
 	e        *env
-	fn       *fakeFunction
+	fn       *lambdafn.Function
 	mu       sync.Mutex
 	received map[string]string // receipt handle → body
 	requeued map[string]bool   // records queued again in replacements
@@ -195,7 +196,7 @@ func (w *sqsWatch) checkDelete(ctx context.Context, handle string) {
 		return
 	}
 	delivered := map[string]bool{}
-	for _, id := range w.fn.got() {
+	for _, id := range w.fn.Got() {
 		delivered[id] = true
 	}
 	for _, r := range doc.Records {
@@ -230,7 +231,7 @@ func TestCrashLosesNothing(t *testing.T) {
 // crashRun redrives 2 failures, crashing after call k (never when k is 0), then
 // recovers; it returns the calls the first run made.
 func crashRun(t *testing.T, e *env, k int64) int {
-	fn := &fakeFunction{respond: flaky()}
+	fn := &lambdafn.Function{Respond: flaky()}
 	docs := kinesisDocs("arn:aws:kinesis:us-east-1:123456789012:stream/src", 2, 8, 3)
 	e.enqueue(t, docs...)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -247,7 +248,7 @@ func crashRun(t *testing.T, e *env, k int64) int {
 	}
 	run := func(ctx context.Context, stack func(*middleware.Stack) error) error {
 		c := sqs.NewFromConfig(e.cfg, func(o *sqs.Options) { o.APIOptions = append(o.APIOptions, stack) })
-		lc := fn.client(t, e.cfg)
+		lc := startFunction(t, fn, e.cfg)
 		lc = lambda.New(lc.Options(), func(o *lambda.Options) { o.APIOptions = append(o.APIOptions, stack) })
 		src := NewSQSSource(c, e.s3, archive.NewQueue(c, func(o *archive.QueueOptions) { o.URL, o.Archive = e.dlq, e.archive }),
 			func(o *SQSSourceOptions) {
@@ -272,7 +273,7 @@ func crashRun(t *testing.T, e *env, k int64) int {
 		}
 	}
 	got := map[string]bool{}
-	for _, id := range fn.got() {
+	for _, id := range fn.Got() {
 		got[id] = true
 	}
 	for _, id := range dataOf(docs) {

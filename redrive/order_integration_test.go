@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/streamdlq/streamdlq/archive"
+	"github.com/streamdlq/streamdlq/internal/testkit/lambdafn"
 )
 
 // onShardOf moves the docs' failures to the shard of the first one, keeping their
@@ -30,9 +31,9 @@ func TestShardFailuresInSequenceOrder(t *testing.T) {
 	e := newEnv(t)
 	docs := onShardOf(kinesisDocs("arn:aws:kinesis:us-east-1:123456789012:stream/src", 3, 4, 2))
 	e.enqueue(t, docs[2], docs[1], docs[0])
-	fn := &fakeFunction{}
+	fn := &lambdafn.Function{}
 	rep, err := New(e.source(), func(o *Options) {
-		o.Lambda = fn.client(t, e.cfg)
+		o.Lambda = startFunction(t, fn, e.cfg)
 		o.Routes = []Route{{Pattern: "*", Target: "lambda:consumer"}}
 	}).Run(context.Background())
 	if err != nil {
@@ -44,7 +45,7 @@ func TestShardFailuresInSequenceOrder(t *testing.T) {
 			want = append(want, recordID(r))
 		}
 	}
-	if got := fn.got(); !slices.Equal(got, want) || rep.Removed != 3 {
+	if got := fn.Got(); !slices.Equal(got, want) || rep.Removed != 3 {
 		t.Errorf("got %v (removed %d), want %v in sequence order (removed 3)", got, rep.Removed, want)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/streamdlq/streamdlq/internal/testkit/lambdafn"
 )
 
 // TestDryRunsNeverCountTowardParking: dry runs receive the message (SQS has no
@@ -18,12 +20,12 @@ import (
 func TestDryRunsNeverCountTowardParking(t *testing.T) {
 	e := newEnv(t)
 	e.enqueue(t, kinesisDocs("arn:aws:kinesis:us-east-1:123456789012:stream/src", 1, 2, 1)...)
-	fn := &fakeFunction{respond: func([]string, []string) (int, string, string) {
+	fn := &lambdafn.Function{Respond: func([]string, []string) (int, string, string) {
 		return 200, "Unhandled", `{"errorType":"Boom"}`
 	}}
 	run := func(dry bool) Report {
 		rep, err := New(e.source(func(o *SQSSourceOptions) { o.MaxReceiveCount = 2 }), func(o *Options) {
-			o.Lambda, o.DryRun, o.MaxAttempts = fn.client(t, e.cfg), dry, 1
+			o.Lambda, o.DryRun, o.MaxAttempts = startFunction(t, fn, e.cfg), dry, 1
 			o.Routes = []Route{{Pattern: "*", Target: "lambda:consumer"}}
 		}).Run(context.Background())
 		if err != nil {
@@ -53,12 +55,12 @@ func TestHeldMessageNotReceivedAgain(t *testing.T) {
 	held := kinesisDocs("arn:aws:kinesis:us-east-1:123456789012:stream/unrouted", 1, 1, 1)
 	slow := kinesisDocs("arn:aws:kinesis:us-east-1:123456789012:stream/slow", 1, 1, 1)
 	e.enqueue(t, append(held, slow...)...)
-	fn := &fakeFunction{respond: func([]string, []string) (int, string, string) {
+	fn := &lambdafn.Function{Respond: func([]string, []string) (int, string, string) {
 		time.Sleep(2500 * time.Millisecond)
 		return 200, "", ""
 	}}
 	_, err := New(e.source(func(o *SQSSourceOptions) { o.VisibilityTimeout = time.Second }), func(o *Options) {
-		o.Lambda = fn.client(t, e.cfg)
+		o.Lambda = startFunction(t, fn, e.cfg)
 		o.Routes = []Route{{Pattern: "slow", Target: "lambda:consumer"}}
 	}).Run(context.Background())
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/streamdlq/streamdlq/archive"
 	"github.com/streamdlq/streamdlq/archive/batch"
 	"github.com/streamdlq/streamdlq/internal/testkit"
+	"github.com/streamdlq/streamdlq/internal/testkit/lambdafn"
 )
 
 // TestPartialDeliveryShrinksMessage: a function that keeps failing from one record on
@@ -21,7 +22,7 @@ import (
 func TestPartialDeliveryShrinksMessage(t *testing.T) {
 	e := newEnv(t)
 	broken := true
-	fn := &fakeFunction{respond: func(ids, seqs []string) (int, string, string) {
+	fn := &lambdafn.Function{Respond: func(ids, seqs []string) (int, string, string) {
 		for i, id := range ids {
 			if broken && strings.HasSuffix(id, "/r006") {
 				return 200, "", fmt.Sprintf(`{"batchItemFailures":[{"itemIdentifier":%q}]}`, seqs[i])
@@ -33,7 +34,7 @@ func TestPartialDeliveryShrinksMessage(t *testing.T) {
 	e.enqueue(t, docs...)
 	redrive := func() Report {
 		rep, err := New(e.source(), func(o *Options) {
-			o.Lambda, o.LambdaBatchSize, o.MaxAttempts = fn.client(t, e.cfg), 10, 2
+			o.Lambda, o.LambdaBatchSize, o.MaxAttempts = startFunction(t, fn, e.cfg), 10, 2
 			o.Routes = []Route{{Pattern: "*", Target: "lambda:consumer"}}
 		}).Run(context.Background())
 		if err != nil {
@@ -63,7 +64,7 @@ func TestPartialDeliveryShrinksMessage(t *testing.T) {
 	if rep := redrive(); rep.Removed != 1 || rep.Delivered != 4 {
 		t.Errorf("got %d removed, %d delivered, want 1, 4", rep.Removed, rep.Delivered)
 	}
-	if got := sorted(fn.got()); !slices.Equal(got, all) {
+	if got := sorted(fn.Got()); !slices.Equal(got, all) {
 		t.Errorf("got %v, want %v, each once", got, all)
 	}
 }
@@ -111,7 +112,7 @@ func TestPoisonIsParked(t *testing.T) {
 				}
 			}
 			e.enqueue(t, tt.docs...)
-			fn := &fakeFunction{respond: tt.respond}
+			fn := &lambdafn.Function{Respond: tt.respond}
 			var routes []Route
 			if tt.routes != nil {
 				routes = tt.routes(t, e)
@@ -120,7 +121,7 @@ func TestPoisonIsParked(t *testing.T) {
 			for range tt.runs {
 				var err error
 				rep, err = New(e.source(func(o *SQSSourceOptions) { o.MaxReceiveCount = 2 }), func(o *Options) {
-					o.Lambda, o.Kinesis, o.Routes, o.MaxAttempts = fn.client(t, e.cfg), e.kinesis, routes, 2
+					o.Lambda, o.Kinesis, o.Routes, o.MaxAttempts = startFunction(t, fn, e.cfg), e.kinesis, routes, 2
 				}).Run(context.Background())
 				if err != nil {
 					t.Fatal(err)

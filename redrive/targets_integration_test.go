@@ -18,6 +18,7 @@ import (
 	"github.com/streamdlq/streamdlq/internal/testkit"
 
 	"github.com/streamdlq/streamdlq/internal/clock"
+	"github.com/streamdlq/streamdlq/internal/testkit/lambdafn"
 )
 
 // TestEveryRecordArrivesOnce: with nothing failing, every record of every failure
@@ -79,11 +80,11 @@ func TestEveryRecordArrivesOnce(t *testing.T) {
 }
 
 func lambdaSetup(t *testing.T, e *env, o *Options, source string) func() []string {
-	fn := &fakeFunction{}
-	o.Lambda = fn.client(t, e.cfg)
+	fn := &lambdafn.Function{}
+	o.Lambda = startFunction(t, fn, e.cfg)
 	o.LambdaBatchSize = 4
 	o.Routes = []Route{{Pattern: "*", Target: "lambda:consumer"}}
-	return fn.got
+	return fn.Got
 }
 
 func eventBridgeSetup(t *testing.T, e *env, o *Options, _ string) func() []string {

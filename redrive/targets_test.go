@@ -23,6 +23,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/streamdlq/streamdlq/archive/batch"
+	"github.com/streamdlq/streamdlq/internal/testkit/lambdafn"
 )
 
 type fakeEvents struct {
@@ -164,12 +165,12 @@ func TestLambdaThrottlesAndFunctionErrors(t *testing.T) {
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
 			calls := 0
-			fn := &fakeFunction{respond: func([]string, []string) (int, string, string) { calls++; return tt.respond(calls) }}
-			d, items := deliverAll(t, NewLambdaTarget(fn.client(t, cfg), "consumer", 4), 6, 3)
+			fn := &lambdafn.Function{Respond: func([]string, []string) (int, string, string) { calls++; return tt.respond(calls) }}
+			d, items := deliverAll(t, NewLambdaTarget(startFunction(t, fn, cfg), "consumer", 4), 6, 3)
 			if d.stats.Delivered != tt.wantDelivered || d.stats.Left != tt.wantLeft || d.stats.Throttled != tt.wantThrottled {
 				t.Errorf("got delivered %d, left %d, throttled %d, want %d, %d, %d", d.stats.Delivered, d.stats.Left, d.stats.Throttled, tt.wantDelivered, tt.wantLeft, tt.wantThrottled)
 			}
-			if got := len(fn.got()); got != tt.wantDelivered {
+			if got := len(fn.Got()); got != tt.wantDelivered {
 				t.Errorf("got %d records at the function, want %d", got, tt.wantDelivered)
 			}
 			if tt.wantLeft > 0 {

@@ -24,11 +24,14 @@ bench() {
 }
 
 # In process, no AWS: encode + compress, redrive's rate controller on a simulated
-# clock against kinesislimit's per-shard limits.
+# clock against kinesislimit's per-shard limits, and against a fake consumer function.
 # (-bench splits its pattern at each / into one pattern per sub-benchmark level.)
 bench ./archive '^BenchmarkEncode$/^object$/^(kinesis|dynamodb)$/^(archive|klauspost-default)$' 1s
 bench ./archive '^BenchmarkEncode$/^message$/^(kinesis|dynamodb)$' 1s
 bench ./redrive '^BenchmarkControllerSimulated$' 1x
+# The consumer target against a function that answers 429 above its concurrency limit
+# (lambdafn over HTTP on localhost; about 35 s).
+bench ./redrive '^BenchmarkConsumerThrottled$' 1x
 # Against the local AWS: read cost, end to end, and the built bootstraps.
 bench ./test/bench '^BenchmarkDynamoDBRead$' 3x
 bench ./test/bench '^BenchmarkHydrate$/^e2e-records=10$' 20x

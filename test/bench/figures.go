@@ -55,6 +55,17 @@ func Figures() []Figure {
 			Figure{Name: fmt.Sprintf("Redrive to Kinesis, %d shard(s): throttled fraction after warm-up", shards), Package: "redrive",
 				Benchmark: bench, Unit: "throttled-fraction", Dir: AtMost, Floor: 0.05})
 	}
+	for _, c := range []struct{ bench, name string }{
+		{"concurrency=1", "concurrency 1"},
+		{"concurrency=1/live=1", "concurrency 1 shared with 1 live poller"},
+		{"concurrency=2/live=2", "concurrency 2 shared with 2 live pollers"},
+	} {
+		bench := "BenchmarkConsumerThrottled/" + c.bench
+		fs = append(fs,
+			Figure{Name: fmt.Sprintf("Redrive to the consumer function (429 above its %s): delivered records/s", c.name), Package: "redrive", Benchmark: bench, Unit: "records/s", Dir: NoFloor},
+			Figure{Name: fmt.Sprintf("Redrive to the consumer function (429 above its %s): capacity used, live included", c.name), Package: "redrive", Benchmark: bench, Unit: "capacity-fraction", Dir: NoFloor},
+			Figure{Name: fmt.Sprintf("Redrive to the consumer function (429 above its %s): throttled fraction", c.name), Package: "redrive", Benchmark: bench, Unit: "throttled-fraction", Dir: NoFloor})
+	}
 	for _, n := range []int{10, 10_000} {
 		bench := fmt.Sprintf("BenchmarkHydrate/e2e-records=%d", n)
 		fs = append(fs,

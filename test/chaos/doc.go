@@ -1,8 +1,9 @@
 // Package chaos is the fault matrix that measures streamdlq's reliability: seeded,
 // reproducible runs of the whole flow — records written to a source stream, their
 // batch given up on, the on-failure record delivered through SNS to the hydrate
-// handler, archived, queued on the DLQ, announced, and redriven to a target stream —
-// against the local AWS, with faults injected into every SDK call the flow makes.
+// handler, archived, queued on the DLQ, announced, and redriven to a target stream or
+// back to the consumer function (played by internal/testkit/lambdafn behind the Invoke
+// API) — against the local AWS, with faults injected into every SDK call the flow makes.
 //
 // An Injector, added to the clients' middleware stacks, fails call attempts with a
 // retryable 500, a throttle, a timeout or an access denial, before the request is
@@ -11,8 +12,9 @@
 // reports it; and crashes a process by cancelling its context at a random call.
 // World.Run plays Lambda's part around the handlers — a fresh process per attempt,
 // two async retries and then the event parked in the function's OnFailure
-// destination; SNS duplicates; scheduled redrive runs — and then an oracle reads the
-// target stream, the queues, the parked events and the archive with clean clients
+// destination; SNS duplicates; scheduled redrive runs, the first one cut mid-call in
+// some runs — and then an oracle reads the target stream (or what the consumer function
+// accepted), the queues, the parked events and the archive with clean clients
 // and puts each record in exactly one class: delivered, queued, parked, in a named
 // gap, or lost. Duplicates count as explained only in runs with a crash or an
 // after-send fault. Matrix totals runs per fault class and WriteReport writes its

@@ -49,10 +49,26 @@ const (
 	// DynamoDBSource: the records are writes to a DynamoDB table, read back from its
 	// stream, and redriven to an SQS queue.
 	DynamoDBSource Class = "dynamodb source"
+	// ConsumerTarget: the failures go back to the consumer function that failed (the
+	// default target), played by a fake Invoke endpoint that throttles (429), fails
+	// with a function error and answers partial batch responses at random.
+	ConsumerTarget Class = "consumer target"
+	// DeadlineMidCall: the first redrive run has a short budget, and the consumer's
+	// second invocation stalls past it: that call is cut and its records left, while
+	// what earlier calls delivered must be settled, never sent again.
+	DeadlineMidCall Class = "deadline mid-call"
+	// OutOfOrder: two or more failures of the shard reach the DLQ newest first; each
+	// key's records must still be replayed in sequence order across failures.
+	OutOfOrder Class = "out-of-order receipt"
+	// Poison: the target refuses, whole, every call holding one record of the run (as
+	// invalid); that record must be parked with the refusal as its reason and the
+	// others delivered.
+	Poison Class = "poison entry"
 )
 
 // Classes lists every class in table order.
-var Classes = []Class{Retryable, Throttle, Timeout, Permanent, Expired, Trimmed, Crash, Duplicate, Denied, TwoConsumers, SQSBatch, DynamoDBSource}
+var Classes = []Class{Retryable, Throttle, Timeout, Permanent, Expired, Trimmed, Crash, Duplicate, Denied, TwoConsumers, SQSBatch, DynamoDBSource,
+	ConsumerTarget, DeadlineMidCall, OutOfOrder, Poison}
 
 // callClasses fail single attempts at random.
 var callClasses = []Class{Retryable, Throttle, Timeout, Permanent, Expired}
@@ -80,6 +96,7 @@ type Injector struct {
 	trim    *testkit.Retention
 	deny    *denial
 	source  string // the source stream, whose reads a denial refuses
+	poison  []byte // data of the record every PutRecords call refuses
 
 	Injected  map[Class]int // faults injected, by class
 	AfterSend int           // faults injected after the service processed the call
@@ -160,6 +177,9 @@ func (i *Injector) Middleware(stack *middleware.Stack) error {
 		return err
 	}
 	if err := stack.Initialize.Add(middleware.InitializeMiddlewareFunc("chaosDeny", i.denyMiddleware), middleware.Before); err != nil {
+		return err
+	}
+	if err := stack.Initialize.Add(middleware.InitializeMiddlewareFunc("chaosPoison", i.poisonMiddleware), middleware.Before); err != nil {
 		return err
 	}
 	return stack.Deserialize.Add(middleware.DeserializeMiddlewareFunc("chaosFaults",

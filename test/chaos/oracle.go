@@ -19,6 +19,7 @@ import (
 	"github.com/streamdlq/streamdlq/archive"
 	"github.com/streamdlq/streamdlq/internal/envelope"
 	"github.com/streamdlq/streamdlq/internal/stream"
+	"github.com/streamdlq/streamdlq/redrive"
 )
 
 // Tally counts a run's records by what became of them. Every record is exactly one of
@@ -62,22 +63,32 @@ type found struct {
 	// consumers is how many consumers failed on each range: each record is due once
 	// per consumer on the target.
 	consumers int
+	// parkReason is the reason of each record on redrive's parking queue.
+	parkReason map[string]string
+	poison     *written
+	// acrossFailures checks each key's order across failures, not only within one.
+	acrossFailures bool
 }
 
 // check reads back the target stream, the queues and the archive with clean clients
 // and classifies each record the run wrote.
 func (w *World) check(ctx context.Context, e *runEnv, recs []written) error {
-	f := found{delivered: map[string]int{}, queued: map[string]bool{}, archived: map[string]bool{}, trimmed: e.trimmed, consumers: e.consumers}
+	f := found{delivered: map[string]int{}, queued: map[string]bool{}, archived: map[string]bool{}, trimmed: e.trimmed, consumers: e.consumers,
+		parkReason: map[string]string{}, poison: e.poison, acrossFailures: e.acrossFailures}
 	steps := []func() error{
 		func() error {
-			if e.from.queue != "" {
+			switch {
+			case e.con != nil:
+				w.readConsumer(e.con, recs, &f)
+				return nil
+			case e.from.queue != "":
 				return w.readTargetQueue(ctx, e.from.queue, &f)
 			}
 			return w.readTarget(ctx, &f)
 		},
 		func() error { return w.settled(ctx, e.q.dlq, e.q.parking) },
-		func() error { return w.readQueue(ctx, e.q.dlq, &f) },
-		func() error { return w.readQueue(ctx, e.q.parking, &f) },
+		func() error { return w.readQueue(ctx, e.q.dlq, &f, nil) },
+		func() error { return w.readQueue(ctx, e.q.parking, &f, f.parkReason) },
 		func() error { return w.readParked(ctx, e.q.parked, &f) },
 		func() error { return w.readArchive(ctx, e.prefix, &f) },
 	}
@@ -127,7 +138,10 @@ func classify(r *Run, recs []written, f found) {
 			r.Problems = append(r.Problems, fmt.Sprintf("record %d (%s) lost: delivered %d of %d times, not queued, parked or in a gap", rec.index, rec.seq, n, due))
 		}
 	}
-	r.OutOfOrder = outOfOrder(recs, f.order)
+	if f.poison != nil {
+		checkPoison(r, *f.poison, f)
+	}
+	r.OutOfOrder = outOfOrder(recs, f.order, f.acrossFailures)
 	if r.OutOfOrder > 0 {
 		r.Problems = append(r.Problems, fmt.Sprintf("%d records delivered ahead of an earlier record of their key", r.OutOfOrder))
 	}
@@ -163,8 +177,10 @@ func finalGapHas(gaps []batch.Gap, seq string) bool {
 }
 
 // outOfOrder counts first deliveries that overtook an earlier record of the same
-// partition key and failure: redrive keeps each key's order within a failure.
-func outOfOrder(recs []written, order []string) int {
+// partition key and failure: redrive keeps each key's order within a failure, and,
+// with across, across the failures of the shard too (they are replayed in sequence
+// order whatever order they were received in).
+func outOfOrder(recs []written, order []string, across bool) int {
 	byData := map[string]written{}
 	for _, r := range recs {
 		byData[string(r.data)] = r
@@ -177,6 +193,9 @@ func outOfOrder(recs []written, order []string) int {
 			continue
 		}
 		k := fmt.Sprint(r.failure, "/", r.key)
+		if across {
+			k = r.key
+		}
 		if prev, seen := last[k]; seen && r.index < prev {
 			n++
 			continue
@@ -265,7 +284,9 @@ func (w *World) receiveAll(ctx context.Context, url string) ([]sqstypes.Message,
 	return msgs, nil
 }
 
-func (w *World) readQueue(ctx context.Context, url string, f *found) error {
+// readQueue notes the records of a queue's messages and, with reasons, the reason
+// each was parked for.
+func (w *World) readQueue(ctx context.Context, url string, f *found, reasons map[string]string) error {
 	msgs, err := w.receiveAll(ctx, url)
 	if err != nil {
 		return err
@@ -277,6 +298,9 @@ func (w *World) readQueue(ctx context.Context, url string, f *found) error {
 		}
 		for _, r := range doc.Records {
 			f.queued[r.SequenceNumber()] = true
+			if reasons != nil {
+				reasons[r.SequenceNumber()] = aws.ToString(m.MessageAttributes[redrive.AttrLastError].StringValue)
+			}
 		}
 	}
 	return nil

@@ -82,3 +82,47 @@ func TestClassify(t *testing.T) {
 		})
 	}
 }
+
+// Two failures of one shard: within each failure the keys are in order, but the later
+// failure's record of key a came first. Only the across-failures check sees it.
+func TestClassifyAcrossFailures(t *testing.T) {
+	recs := []written{
+		{seq: "10", key: "a", data: []byte("r0"), index: 0, failure: 0},
+		{seq: "20", key: "a", data: []byte("r1"), index: 1, failure: 1},
+	}
+	for across, want := range map[bool]int{false: 0, true: 1} {
+		r := &Run{Injected: map[Class]int{}}
+		classify(r, recs, found{delivered: map[string]int{"r0": 1, "r1": 1}, order: []string{"r1", "r0"}, acrossFailures: across})
+		if r.OutOfOrder != want {
+			t.Errorf("across %v: got %d out of order, want %d", across, r.OutOfOrder, want)
+		}
+	}
+}
+
+// The poison record must never be delivered and, when parked, parked for the target's
+// refusal.
+func TestClassifyPoison(t *testing.T) {
+	recs := []written{{seq: "10", key: "a", data: []byte("r0")}, {seq: "20", key: "a", data: []byte("r1")}}
+	tests := map[string]struct {
+		f           found
+		wantProblem bool
+	}{
+		"parked for the refusal": {f: found{delivered: map[string]int{"r0": 1}, queued: map[string]bool{"20": true}, archived: map[string]bool{"20": true},
+			parkReason: map[string]string{"20": "redrive: lambda:consumer refused the record: InvalidRequestContentException"}}},
+		"parked for another reason": {f: found{delivered: map[string]int{"r0": 1}, queued: map[string]bool{"20": true}, archived: map[string]bool{"20": true},
+			parkReason: map[string]string{"20": "attempts exhausted"}}, wantProblem: true},
+		"delivered": {f: found{delivered: map[string]int{"r0": 1, "r1": 1}, parkReason: map[string]string{}}, wantProblem: true},
+		"left on the DLQ with no other fault": {f: found{delivered: map[string]int{"r0": 1}, queued: map[string]bool{"20": true}, archived: map[string]bool{"20": true},
+			parkReason: map[string]string{}}, wantProblem: true},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			r := &Run{Injected: map[Class]int{}, Enabled: []Class{Poison}}
+			tt.f.poison = &recs[1]
+			classify(r, recs, tt.f)
+			if got := len(r.Problems) > 0; got != tt.wantProblem {
+				t.Errorf("got problems %q, want a problem: %v", r.Problems, tt.wantProblem)
+			}
+		})
+	}
+}

@@ -59,7 +59,7 @@ func TestRetryQueuesWhatWasArchived(t *testing.T) {
 	}
 	var f found
 	f.queued = map[string]bool{}
-	if err := w.readQueue(ctx, q.dlq, &f); err != nil {
+	if err := w.readQueue(ctx, q.dlq, &f, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range recs {

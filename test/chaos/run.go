@@ -13,9 +13,7 @@ import (
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/streamdlq/streamdlq/archive"
 	"github.com/streamdlq/streamdlq/hydrate"
-	"github.com/streamdlq/streamdlq/internal/awsenv"
 	"github.com/streamdlq/streamdlq/internal/testkit/onfailure"
 	"github.com/streamdlq/streamdlq/redrive"
 )
@@ -76,6 +74,8 @@ type plan struct {
 	consumers  int   // consumer functions failing on each range
 	denied     int   // attempts of each invocation refused, with Denied
 	pageLimit  int32 // GetRecords Limit, with Denied
+	consumer   bool  // the failures go to the consumer function (no route)
+	poison     int   // index of the record the target refuses, with Poison
 }
 
 func newPlan(rng *rand.Rand, s Settings) plan {
@@ -88,6 +88,12 @@ func newPlan(rng *rand.Rand, s Settings) plan {
 	}
 	if rng.IntN(4) == 0 {
 		p.maxMessage = 2048 // most documents become claim checks
+	}
+	if p.enabled[OutOfOrder] {
+		// Order across failures is a shard's, consumer by consumer: one consumer
+		// makes the first copies on the target comparable.
+		delete(p.enabled, TwoConsumers)
+		p.failures = 2
 	}
 	p.consumers = 1
 	if p.enabled[TwoConsumers] {
@@ -103,6 +109,13 @@ func newPlan(rng *rand.Rand, s Settings) plan {
 		// Trimming and the denial are played on Kinesis calls only.
 		delete(p.enabled, Trimmed)
 		delete(p.enabled, Denied)
+	}
+	p.consumer = p.enabled[ConsumerTarget] || p.enabled[DeadlineMidCall]
+	if p.enabled[DynamoDBSource] && !p.consumer {
+		delete(p.enabled, Poison) // the SQS target has no whole-call refusal to play
+	}
+	if p.enabled[Poison] {
+		p.poison = rng.IntN(p.records)
 	}
 	return p
 }
@@ -166,6 +179,15 @@ func (w *World) Run(ctx context.Context, seed int64, s Settings) (*Run, error) {
 		inj.Deny(p.denied, p.pageLimit)
 	}
 	env := &runEnv{World: w, inj: inj, cfg: w.faulty(inj), q: q, prefix: name, run: r, trimmed: trimmed, consumers: p.consumers, from: from}
+	if p.enabled[Poison] {
+		env.poison = &recs[p.poison]
+	}
+	if p.consumer {
+		env.con = newConsumer(rand.New(rand.NewPCG(uint64(seed), 3)), p, inj, s.Rate, poisonID(env.poison, from))
+		defer env.con.fn.Close()
+	} else if env.poison != nil {
+		inj.poison = env.poison.data
+	}
 	if err := env.play(ctx, recs, p); err != nil {
 		return nil, err
 	}
@@ -238,9 +260,23 @@ type runEnv struct {
 	prefix string
 	run    *Run
 	// trimmed are the records trimmed before the first attempt.
-	trimmed   map[string]bool
-	consumers int
-	from      source
+	trimmed        map[string]bool
+	consumers      int
+	from           source
+	con            *consumer // the consumer function, when the failures go back to it
+	poison         *written  // the record the target refuses, with Poison
+	acrossFailures bool      // OutOfOrder: each key's order holds across failures
+}
+
+// poisonID is the poison record's id at the consumer function.
+func poisonID(rec *written, from source) string {
+	switch {
+	case rec == nil:
+		return ""
+	case from.kind == "dynamodb":
+		return rec.seq
+	}
+	return string(rec.data)
 }
 
 // source is the stream a run's records are written to and read back from, and the
@@ -269,6 +305,11 @@ func (e *runEnv) play(ctx context.Context, recs []written, p plan) error {
 				late = append(late, rec)
 			}
 		}
+	}
+	if p.enabled[OutOfOrder] {
+		slices.Reverse(now)
+		e.inj.count(OutOfOrder)
+		e.acrossFailures = true
 	}
 	deliver := e.deliverSNS
 	if p.enabled[SQSBatch] {
@@ -347,42 +388,6 @@ func (e *runEnv) park(ctx context.Context, payload []byte) error {
 	}
 	_, err = e.sqs.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &e.q.parked, MessageBody: aws.String(string(body))})
 	return err
-}
-
-// redrive runs scheduled redrives until one drains the DLQ cleanly. A crashed run's
-// messages come back when their visibility timeout ends, before the next run.
-func (e *runEnv) redrive(ctx context.Context) error {
-	for range redriveRuns {
-		pctx, done := e.inj.Process(ctx, redriveMaxCalls)
-		rep, err := e.redriver().Run(pctx)
-		crashed := Crashed(pctx)
-		done()
-		switch {
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case crashed:
-			time.Sleep(visibility)
-		case err == nil && rep.Kept == 0 && rep.Replaced == 0 && len(rep.Errors) == 0:
-			return nil
-		}
-	}
-	return nil
-}
-
-func (e *runEnv) redriver() *redrive.Redriver {
-	sqsc, s3c := sqs.NewFromConfig(e.cfg), awsenv.S3(e.cfg)
-	arc := archive.New(s3c, func(o *archive.Options) { o.Bucket, o.Prefix = e.bucket, e.prefix })
-	queue := archive.NewQueue(sqsc, func(o *archive.QueueOptions) { o.URL, o.Archive = e.q.dlq, arc })
-	src := redrive.NewSQSSource(sqsc, s3c, queue, func(o *redrive.SQSSourceOptions) {
-		o.URL, o.ParkURL, o.Bucket, o.Prefix = e.q.dlq, e.q.parking, e.bucket, e.prefix
-		o.MaxReceiveCount, o.VisibilityTimeout, o.WaitTime = maxReceives, visibility, 0
-	})
-	return redrive.New(src, func(o *redrive.Options) {
-		o.Kinesis = kinesis.NewFromConfig(e.cfg)
-		o.SQS = sqsc
-		o.Routes = []redrive.Route{{Pattern: e.from.arn, Target: e.from.route}}
-		o.Budget, o.SafetyMargin = 10*time.Second, 0
-	})
 }
 
 func (i *Injector) count(c Class) {
