@@ -2,8 +2,12 @@ package batch
 
 // Gap reasons.
 const (
-	// GapTrimmed: the records were past the stream's retention period when read.
+	// GapTrimmed: the records were past the stream's retention period when read (for
+	// Kafka: below the partition's log start offset, by retention or DeleteRecords).
 	GapTrimmed = "trimmed"
+	// GapCompacted: offsets inside a Kafka range that the log no longer holds, removed
+	// by compaction (cleanup.policy compact) after the consumer was given them.
+	GapCompacted = "compacted"
 	// GapUnreadable: the range could not be read at all (stream deleted, access denied,
 	// deadline reached); Detail says why.
 	GapUnreadable = "unreadable"
