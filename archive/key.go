@@ -21,6 +21,8 @@ const (
 //
 //	<prefix>/source=<source>/stream=<name>/dt=<YYYY-MM-DD>/<shardId>/<start>-<end>.jsonl.gz
 //
+// For Kafka: source=kafka/stream=<topic>/dt=.../<partition>/<first>-<last>.jsonl.gz.
+//
 // It depends only on the failure (never on when or how it was hydrated), so a
 // duplicate delivery of the same on-failure record maps to the same object. The name
 // is the Kinesis stream name or the DynamoDB table name; the date is FirstArrival in
@@ -31,7 +33,7 @@ func Key(h Hydration, prefix string) string {
 		b.WriteString(p)
 		b.WriteByte('/')
 	}
-	b.WriteString(partitionPath(h.Source, StreamName(h.StreamARN), h.FirstArrival.UTC().Format(dateLayout)))
+	b.WriteString(partitionPath(h.Source, streamOf(h), h.FirstArrival.UTC().Format(dateLayout)))
 	b.WriteString(safeSegment(h.ShardID))
 	b.WriteByte('/')
 	b.WriteString(safeSegment(h.Start))
