@@ -23,6 +23,8 @@ type Config struct {
 	DLQURL        string // STREAMDLQ_DLQ_URL
 	EventBus      string // STREAMDLQ_EVENT_BUS; empty: no events
 	KMSKeyID      string // STREAMDLQ_KMS_KEY_ID; empty: SSE-S3
+
+	Kafka KafkaConfig // STREAMDLQ_ALLOWED_KAFKA_SERVERS, STREAMDLQ_KAFKA_TLS
 }
 
 // LoadConfig reads the configuration through lookup (os.LookupEnv in main). With
@@ -44,6 +46,9 @@ func LoadConfig(lookup func(string) (string, bool), capture bool) (Config, error
 			errs = append(errs, fmt.Errorf("STREAMDLQ_DEAGGREGATE: %q is not true or false", v))
 		}
 	}
+	var kafkaErrs []error
+	c.Kafka, kafkaErrs = loadKafkaConfig(get)
+	errs = append(errs, kafkaErrs...)
 	c.ArchiveBucket = get("STREAMDLQ_ARCHIVE_BUCKET")
 	c.ArchivePrefix = strings.Trim(get("STREAMDLQ_ARCHIVE_PREFIX"), "/")
 	c.DLQURL = get("STREAMDLQ_DLQ_URL")

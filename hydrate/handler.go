@@ -90,7 +90,7 @@ func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) (any, err
 	var resp Response
 	var sqsFailures []events.SQSBatchItemFailure
 	var errs []error
-	for _, it := range in.Items {
+	for _, it := range h.expand(ctx, in.Items) {
 		o, err := h.process(ctx, it, allowed)
 		resp.Outcomes = append(resp.Outcomes, o)
 		if err != nil {
@@ -140,14 +140,7 @@ func (h *Handler) run(ctx context.Context, it envelope.Item, allowed Allowlist) 
 	if it.Err != nil {
 		return nil, nil, it.Err
 	}
-	f := it.Failure
-	if it.Object != nil {
-		var err error
-		if f, err = h.fetch(ctx, it); err != nil {
-			return nil, nil, err
-		}
-	}
-	doc, err := h.hydrator.Hydrate(ctx, f, allowed)
+	doc, err := h.hydrator.Hydrate(ctx, it.Failure, allowed)
 	if err != nil || h.capture == nil {
 		return doc, nil, err
 	}
@@ -155,8 +148,33 @@ func (h *Handler) run(ctx context.Context, it envelope.Item, allowed Allowlist) 
 	return doc, &captured, err
 }
 
+// expand gives every range its own item: an S3 object's record is fetched and
+// parsed, and a record naming several ranges (a Kafka batch over several
+// topic-partitions) becomes one item per range, under the same ID.
+func (h *Handler) expand(ctx context.Context, items []envelope.Item) []envelope.Item {
+	out := make([]envelope.Item, 0, len(items))
+	for _, it := range items {
+		fs := it.Failures
+		if it.Object != nil {
+			var err error
+			if fs, err = h.fetch(ctx, it); err != nil {
+				out = append(out, envelope.Item{ID: it.ID, Err: err})
+				continue
+			}
+		}
+		if len(fs) == 0 {
+			out = append(out, it)
+			continue
+		}
+		for _, f := range fs {
+			out = append(out, envelope.Item{ID: it.ID, Failure: f, Failures: []*batch.Failure{f}})
+		}
+	}
+	return out
+}
+
 // fetch reads an S3 on-failure destination object and parses it.
-func (h *Handler) fetch(ctx context.Context, it envelope.Item) (*batch.Failure, error) {
+func (h *Handler) fetch(ctx context.Context, it envelope.Item) ([]*batch.Failure, error) {
 	ref := it.Object
 	out, err := h.objects.GetObject(ctx, &s3.GetObjectInput{Bucket: &ref.Bucket, Key: &ref.Key})
 	if err != nil {
@@ -170,7 +188,7 @@ func (h *Handler) fetch(ctx context.Context, it envelope.Item) (*batch.Failure, 
 	if len(body) > envelope.MaxObjectSize {
 		return nil, &envelope.ParseError{MessageID: it.ID, Field: "object", Err: fmt.Errorf("larger than %d bytes", envelope.MaxObjectSize)}
 	}
-	return envelope.ParseRecord(body, it.ID)
+	return envelope.ParseRecords(body, it.ID)
 }
 
 // allowlist is the configured allowlist or, when none is, the streams of the

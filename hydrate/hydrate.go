@@ -30,6 +30,7 @@ func (e *NotAllowedError) Error() string {
 // Hydrator reads the records an on-failure record names back from their stream.
 type Hydrator struct {
 	readers *readers
+	kafka   *kafkaReaders
 	allowed Allowlist
 	now     func() time.Time
 }
@@ -37,7 +38,7 @@ type Hydrator struct {
 // New returns a Hydrator that reads with cfg's credentials, assuming the configured
 // role for other accounts' streams.
 func New(cfg aws.Config, c Config) *Hydrator {
-	return &Hydrator{readers: newReaders(cfg, c.Roles, c.Deaggregate), allowed: c.Allowed, now: time.Now}
+	return &Hydrator{readers: newReaders(cfg, c.Roles, c.Deaggregate), kafka: newKafkaReaders(c.Kafka), allowed: c.Allowed, now: time.Now}
 }
 
 // Hydrate returns the hydrated failure document for f. Parts of the range that could
@@ -45,6 +46,9 @@ func New(cfg aws.Config, c Config) *Hydrator {
 // all gives a document with status unreadable. The error is a *NotAllowedError for a
 // refused stream, or a transient error worth retrying.
 func (h *Hydrator) Hydrate(ctx context.Context, f *batch.Failure, allowed Allowlist) (*archive.Document, error) {
+	if f.Source == batch.SourceKafka {
+		return h.hydrateKafka(ctx, f, allowed)
+	}
 	if allowed.Empty() {
 		allowed = h.allowed
 	}

@@ -105,6 +105,7 @@ func (s *scan) account(rp *kmsg.FetchResponseTopicPartition) int64 {
 		}
 		switch {
 		case rec.Attrs.IsControl():
+			s.res.Markers++
 		case k < len(kept) && kept[k].Offset == rec.Offset:
 			s.res.Records = append(s.res.Records, batch.Record{Kafka: lambdaRecord(kept[k])})
 		default:

@@ -33,8 +33,9 @@ type Result struct {
 	// Gaps are the parts of the range that could not be read, in order.
 	Gaps []batch.Gap
 	// Aborted counts the records of aborted transactions in the range, which are not
-	// returned (read committed).
-	Aborted int
+	// returned (read committed); Markers the transaction markers (control records),
+	// which hold an offset each and are no records.
+	Aborted, Markers int
 	// Fetches counts Fetch requests; Calls every request (Metadata, Fetch, ListOffsets).
 	Fetches, Calls int
 }

@@ -210,8 +210,8 @@ func TestReadTransactions(t *testing.T) {
 	if got := values(t, r, res.Records); !sameStrings(got, []string{"v0", "v1", "v4", "v5"}) {
 		t.Errorf("got values %v, want v0 v1 v4 v5", got)
 	}
-	if res.Aborted != 2 || len(res.Gaps) != 0 {
-		t.Errorf("got %d aborted, gaps %v, want 2 and none", res.Aborted, res.Gaps)
+	if res.Aborted != 2 || res.Markers != 3 || len(res.Gaps) != 0 {
+		t.Errorf("got %d aborted, %d markers, gaps %v, want 2, 3 and none", res.Aborted, res.Markers, res.Gaps)
 	}
 }
 

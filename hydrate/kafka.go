@@ -1,0 +1,198 @@
+package hydrate
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/streamdlq/streamdlq/archive"
+	"github.com/streamdlq/streamdlq/archive/batch"
+	"github.com/streamdlq/streamdlq/internal/envelope"
+	"github.com/streamdlq/streamdlq/internal/kafka"
+)
+
+// KafkaConfig is how the hydrator reaches Kafka clusters (Amazon MSK and
+// self-managed). MSK clusters are allowed by cluster ARN in STREAMDLQ_ALLOWED_STREAMS
+// (arn:aws:kafka:REGION:ACCOUNT:cluster/NAME/*); their bootstrap servers must be MSK
+// broker names of that region or match Servers. A self-managed cluster is known only
+// by its bootstrap servers, and every one of them must match Servers.
+type KafkaConfig struct {
+	// Servers is STREAMDLQ_ALLOWED_KAFKA_SERVERS: comma-separated host:port patterns,
+	// * matching any run of characters.
+	Servers []string
+	// TLS is STREAMDLQ_KAFKA_TLS: connect with TLS; true unless set to false.
+	TLS bool
+}
+
+func loadKafkaConfig(get func(string) string) (KafkaConfig, []error) {
+	c := KafkaConfig{TLS: true}
+	var errs []error
+	for _, p := range strings.Split(get("STREAMDLQ_ALLOWED_KAFKA_SERVERS"), ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if !strings.Contains(p, ":") || strings.ContainsAny(p, "/ ") {
+			errs = append(errs, fmt.Errorf("STREAMDLQ_ALLOWED_KAFKA_SERVERS: %q is not a host:port pattern", p))
+			continue
+		}
+		c.Servers = append(c.Servers, p)
+	}
+	if v := get("STREAMDLQ_KAFKA_TLS"); v != "" {
+		var err error
+		if c.TLS, err = strconv.ParseBool(v); err != nil {
+			errs = append(errs, fmt.Errorf("STREAMDLQ_KAFKA_TLS: %q is not true or false", v))
+		}
+	}
+	return c, errs
+}
+
+// kafkaReaders keeps one franz-go client per cluster (its bootstrap servers) for the
+// life of the process, so a warm function reuses its connections.
+type kafkaReaders struct {
+	cfg KafkaConfig
+
+	mu        sync.Mutex
+	byServers map[string]*kafka.Reader
+}
+
+func newKafkaReaders(cfg KafkaConfig) *kafkaReaders {
+	return &kafkaReaders{cfg: cfg, byServers: map[string]*kafka.Reader{}}
+}
+
+// allows applies the allowlist: the cluster ARN for MSK, the bootstrap servers for
+// every cluster, since they are where the records will be read from.
+func (k *kafkaReaders) allows(kf *batch.Kafka, allowed Allowlist) bool {
+	if kf.ClusterARN != "" && !allowed.Allows(kf.ClusterARN) || len(kf.BootstrapServers) == 0 {
+		return false
+	}
+	for _, s := range kf.BootstrapServers {
+		if !k.serverAllowed(s, kf) {
+			return false
+		}
+	}
+	return true
+}
+
+func (k *kafkaReaders) serverAllowed(server string, kf *batch.Kafka) bool {
+	for _, p := range k.cfg.Servers {
+		if globMatch(p, server) {
+			return true
+		}
+	}
+	if kf.ClusterARN == "" {
+		return false
+	}
+	region := strings.Split(kf.ClusterARN, ":")[3]
+	host, _, _ := strings.Cut(server, ":")
+	return strings.HasSuffix(host, ".kafka."+region+".amazonaws.com") ||
+		strings.HasSuffix(host, ".kafka-serverless."+region+".amazonaws.com")
+}
+
+func (k *kafkaReaders) reader(kf *batch.Kafka) (*kafka.Reader, error) {
+	key := strings.Join(kf.BootstrapServers, ",")
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if rd := k.byServers[key]; rd != nil {
+		return rd, nil
+	}
+	opts := []kgo.Opt{kgo.SeedBrokers(kf.BootstrapServers...), kgo.ClientID("streamdlq-hydrate")}
+	if k.cfg.TLS {
+		opts = append(opts, kgo.DialTLSConfig(&tls.Config{MinVersion: tls.VersionTLS12}))
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka client for %s: %w", key, err)
+	}
+	rd := kafka.NewReader(cl)
+	k.byServers[key] = rd
+	return rd, nil
+}
+
+// hydrateKafka is Hydrate for one topic-partition of a Kafka failure.
+func (h *Hydrator) hydrateKafka(ctx context.Context, f *batch.Failure, allowed Allowlist) (*archive.Document, error) {
+	if allowed.Empty() {
+		allowed = h.allowed
+	}
+	kf := f.Kafka
+	if !h.kafka.allows(kf, allowed) {
+		name := kf.ClusterARN
+		if name == "" {
+			name = strings.Join(kf.BootstrapServers, ",")
+		}
+		return nil, &NotAllowedError{StreamARN: name, Allowed: allowed.String() + " servers " + strings.Join(h.kafka.cfg.Servers, ",")}
+	}
+	doc := &archive.Document{Failure: f.Raw, Hydration: h.summary(f)}
+	doc.Hydration.Kafka = &archive.KafkaHydration{Topic: kf.Topic, Partition: kf.Partition,
+		ClusterARN: kf.ClusterARN, BootstrapServers: kf.BootstrapServers}
+	if f.Payload != nil {
+		return doc, h.kafkaFromPayload(doc, f)
+	}
+	res, err := h.readKafka(ctx, f)
+	var unreadable *kafka.UnreadableError
+	switch {
+	case errors.As(err, &unreadable):
+		doc.Hydration.Gaps = []batch.Gap{{From: f.Start, To: f.End, Reason: batch.GapUnreadable, Detail: unreadable.Error()}}
+	case err != nil:
+		return nil, err
+	default:
+		doc.Records, doc.Hydration.Gaps, doc.Hydration.Calls = res.Records, res.Gaps, res.Calls
+		doc.Hydration.Kafka.Aborted = res.Aborted
+	}
+	g := kafkaExpected(f, res)
+	doc.Hydration.Expected = g.BatchSize
+	h.finish(doc, g)
+	return doc, nil
+}
+
+func (h *Hydrator) readKafka(ctx context.Context, f *batch.Failure) (kafka.Result, error) {
+	if deadline, ok := ctx.Deadline(); ok {
+		reserve := min(captureReserve, time.Until(deadline)/4)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-reserve))
+		defer cancel()
+	}
+	rd, err := h.kafka.reader(f.Kafka)
+	if err != nil {
+		return kafka.Result{}, err
+	}
+	kf := f.Kafka
+	return rd.Read(ctx, kafka.Range{Topic: kf.Topic, Partition: kf.Partition, First: kf.FirstOffset, Last: kf.LastOffset})
+}
+
+// kafkaExpected is f with BatchSize cut to what this topic-partition can hold: a
+// record's batchSize counts the whole batch, which may span partitions, and a range's
+// offsets include transaction markers and aborted records, which are no records.
+func kafkaExpected(f *batch.Failure, res kafka.Result) *batch.Failure {
+	g := *f
+	offsets := int(f.Kafka.LastOffset-f.Kafka.FirstOffset+1) - res.Aborted - res.Markers
+	g.BatchSize = max(min(f.BatchSize, offsets), 0)
+	return &g
+}
+
+// kafkaFromPayload takes the topic-partition's records from the failed event an S3
+// destination object carries (the envelope left only this partition's in Payload).
+func (h *Hydrator) kafkaFromPayload(doc *archive.Document, f *batch.Failure) error {
+	var event events.KafkaEvent
+	if err := json.Unmarshal(f.Payload, &event); err != nil {
+		return &envelope.ParseError{Field: "payload.records", Err: err}
+	}
+	recs := event.Records[f.StreamName+"-"+f.ShardID]
+	for i := range recs {
+		doc.Records = append(doc.Records, batch.Record{Kafka: &recs[i]})
+	}
+	doc.Hydration.From = "s3-payload"
+	g := kafkaExpected(f, kafka.Result{})
+	doc.Hydration.Expected = g.BatchSize
+	h.finish(doc, g)
+	return nil
+}

@@ -1,0 +1,148 @@
+package hydrate_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/streamdlq/streamdlq/archive"
+	"github.com/streamdlq/streamdlq/hydrate"
+	"github.com/streamdlq/streamdlq/internal/testkit"
+	"github.com/streamdlq/streamdlq/internal/testkit/onfailure"
+)
+
+const kafkaQueueARN = "arn:aws:sqs:us-east-1:000000000000:streamdlq-on-failure"
+
+// kafkaTopic creates a topic of partitions on the local broker and writes n records
+// with values p<partition>-<i> to each partition.
+func kafkaTopic(t *testing.T, brokers []string, partitions int32, n int) string {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	topic := testkit.Name(t, "topic")
+	if _, err := kadm.NewClient(cl).CreateTopic(context.Background(), partitions, 1, nil, topic); err != nil {
+		t.Fatal(err)
+	}
+	var recs []*kgo.Record
+	for p := range partitions {
+		for i := range n {
+			recs = append(recs, &kgo.Record{Topic: topic, Partition: p, Key: []byte("k"), Value: fmt.Appendf(nil, "p%d-%d", p, i)})
+		}
+	}
+	if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	return topic
+}
+
+// kafkaFailure is a self-managed Kafka on-failure record naming offsets first..last
+// of each partition.
+func kafkaFailure(topic string, brokers []string, partitions int32, first, last, batchSize int) json.RawMessage {
+	info := map[string]any{}
+	for p := range partitions {
+		info[fmt.Sprintf("%s-%d", topic, p)] = map[string]string{
+			"firstRecordOffset": fmt.Sprint(first), "lastRecordOffset": fmt.Sprint(last),
+			"firstRecordTimestamp": "2026-12-01T10:00:00.000Z", "lastRecordTimestamp": "2026-12-01T10:00:01.000Z",
+		}
+	}
+	b, _ := json.Marshal(map[string]any{
+		"requestContext": map[string]any{"requestId": "req-" + topic, "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:consumer",
+			"condition": "RetryAttemptsExhausted", "approximateInvokeCount": 3},
+		"version": "1.0", "timestamp": "2026-12-01T10:00:05.000Z",
+		"KafkaBatchInfo": map[string]any{"batchSize": batchSize, "bootstrapServers": strings.Join(brokers, ","), "payloadSize": 100, "recordsInfo": info},
+	})
+	return b
+}
+
+// TestHandleKafkaEndToEnd: one SQS message naming two partitions of a self-managed
+// cluster gives two archived objects and two DLQ messages, each with its partition's
+// records in Lambda's Kafka shape.
+func TestHandleKafkaEndToEnd(t *testing.T) {
+	e := newEnv(t, nil)
+	brokers := testkit.KafkaBrokers(t)
+	topic := kafkaTopic(t, brokers, 2, 10)
+	c := e.config()
+	c.Kafka = hydrate.KafkaConfig{Servers: []string{"127.0.0.1:*"}, TLS: false}
+	h := hydrate.NewFromConfig(e.cfg, c, false)
+
+	resp, err := h.Handle(context.Background(), onfailure.SQSEvent(kafkaQueueARN, kafkaFailure(topic, brokers, 2, 3, 7, 10)))
+	if err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	if r, ok := resp.(events.SQSEventResponse); !ok || len(r.BatchItemFailures) != 0 {
+		t.Fatalf("got response %+v, want no batch item failures", resp)
+	}
+	out, err := e.s3.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: &e.bucket, Prefix: ptr("failures/source=kafka/")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, o := range out.Contents {
+		keys = append(keys, *o.Key)
+	}
+	sort.Strings(keys)
+	want := []string{
+		"failures/source=kafka/stream=" + topic + "/dt=2026-12-01/0/3-7.jsonl.gz",
+		"failures/source=kafka/stream=" + topic + "/dt=2026-12-01/1/3-7.jsonl.gz",
+	}
+	if fmt.Sprint(keys) != fmt.Sprint(want) {
+		t.Fatalf("got archive keys %v, want %v", keys, want)
+	}
+	for p, key := range keys {
+		doc, err := e.archive().Get(context.Background(), key)
+		if err != nil {
+			t.Fatalf("get %s: %v", key, err)
+		}
+		checkKafkaDoc(t, doc, topic, p)
+	}
+	if n := queueDepth(t, e.sqs, e.dlqURL); n != 2 {
+		t.Errorf("DLQ holds %d messages, want 2", n)
+	}
+}
+
+func checkKafkaDoc(t *testing.T, doc *archive.Document, topic string, p int) {
+	t.Helper()
+	hy := doc.Hydration
+	if hy.Status != archive.StatusComplete || hy.Source != "kafka" || hy.Expected != 5 || hy.Kafka == nil || hy.Kafka.Topic != topic || hy.Kafka.Partition != int32(p) {
+		t.Errorf("partition %d: got hydration %+v (kafka %+v), want complete, 5 expected", p, hy, hy.Kafka)
+	}
+	var got []string
+	for _, r := range doc.Records {
+		if r.Kafka == nil || r.Kafka.Topic != topic || r.Kafka.Partition != int64(p) {
+			t.Fatalf("partition %d: got record %+v", p, r)
+		}
+		v, _ := base64.StdEncoding.DecodeString(r.Kafka.Value)
+		got = append(got, string(v))
+	}
+	if want := fmt.Sprintf("[p%[1]d-3 p%[1]d-4 p%[1]d-5 p%[1]d-6 p%[1]d-7]", p); fmt.Sprint(got) != want {
+		t.Errorf("partition %d: got values %v, want %s", p, got, want)
+	}
+}
+
+// TestHandleKafkaOutsideAllowlist: bootstrap servers that match no pattern are
+// refused before any connection is made.
+func TestHandleKafkaOutsideAllowlist(t *testing.T) {
+	e := newEnv(t, nil)
+	c := e.config()
+	c.Kafka = hydrate.KafkaConfig{Servers: []string{"kafka.internal:9092"}}
+	h := hydrate.NewFromConfig(e.cfg, c, false)
+	resp, err := h.Handle(context.Background(), onfailure.SQSEvent(kafkaQueueARN, kafkaFailure("orders", []string{"203.0.113.9:9092"}, 1, 0, 1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := resp.(events.SQSEventResponse); len(r.BatchItemFailures) != 1 {
+		t.Fatalf("got %+v, want the message reported as failed", r)
+	}
+}
