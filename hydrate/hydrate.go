@@ -10,6 +10,7 @@ import (
 	"github.com/streamdlq/streamdlq/archive/batch"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/streamdlq/streamdlq/archive"
 	"github.com/streamdlq/streamdlq/internal/envelope"
@@ -38,7 +39,7 @@ type Hydrator struct {
 // New returns a Hydrator that reads with cfg's credentials, assuming the configured
 // role for other accounts' streams.
 func New(cfg aws.Config, c Config) *Hydrator {
-	return &Hydrator{readers: newReaders(cfg, c.Roles, c.Deaggregate), kafka: newKafkaReaders(c.Kafka), allowed: c.Allowed, now: time.Now}
+	return &Hydrator{readers: newReaders(cfg, c.Roles, c.Deaggregate), kafka: newKafkaReaders(c.Kafka, secretsmanager.NewFromConfig(cfg), cfg.Credentials), allowed: c.Allowed, now: time.Now}
 }
 
 // Hydrate returns the hydrated failure document for f. Parts of the range that could

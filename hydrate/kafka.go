@@ -2,7 +2,6 @@ package hydrate
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/streamdlq/streamdlq/archive"
@@ -31,6 +31,15 @@ type KafkaConfig struct {
 	Servers []string
 	// TLS is STREAMDLQ_KAFKA_TLS: connect with TLS; true unless set to false.
 	TLS bool
+	// CAFile is STREAMDLQ_KAFKA_TLS_CA: a PEM file of CA certificates trusted besides
+	// the system roots.
+	CAFile string
+	// Auth is STREAMDLQ_KAFKA_AUTH: none (default), scram-sha-512, scram-sha-256, or
+	// iam (MSK IAM: SASL/OAUTHBEARER signed with the function's credentials).
+	Auth string
+	// SecretARN is STREAMDLQ_KAFKA_SECRET_ARN: the Secrets Manager secret holding the
+	// SCRAM user as {"username": ..., "password": ...}.
+	SecretARN string
 }
 
 func loadKafkaConfig(get func(string) string) (KafkaConfig, []error) {
@@ -53,20 +62,23 @@ func loadKafkaConfig(get func(string) string) (KafkaConfig, []error) {
 			errs = append(errs, fmt.Errorf("STREAMDLQ_KAFKA_TLS: %q is not true or false", v))
 		}
 	}
+	errs = append(errs, loadKafkaAuth(get, &c)...)
 	return c, errs
 }
 
 // kafkaReaders keeps one franz-go client per cluster (its bootstrap servers) for the
 // life of the process, so a warm function reuses its connections.
 type kafkaReaders struct {
-	cfg KafkaConfig
+	cfg     KafkaConfig
+	secrets secretsAPI
+	creds   aws.CredentialsProvider
 
 	mu        sync.Mutex
 	byServers map[string]*kafka.Reader
 }
 
-func newKafkaReaders(cfg KafkaConfig) *kafkaReaders {
-	return &kafkaReaders{cfg: cfg, byServers: map[string]*kafka.Reader{}}
+func newKafkaReaders(cfg KafkaConfig, secrets secretsAPI, creds aws.CredentialsProvider) *kafkaReaders {
+	return &kafkaReaders{cfg: cfg, secrets: secrets, creds: creds, byServers: map[string]*kafka.Reader{}}
 }
 
 // allows applies the allowlist: the cluster ARN for MSK, the bootstrap servers for
@@ -98,18 +110,18 @@ func (k *kafkaReaders) serverAllowed(server string, kf *batch.Kafka) bool {
 		strings.HasSuffix(host, ".kafka-serverless."+region+".amazonaws.com")
 }
 
-func (k *kafkaReaders) reader(kf *batch.Kafka) (*kafka.Reader, error) {
+func (k *kafkaReaders) reader(kf *batch.Kafka, region string) (*kafka.Reader, error) {
 	key := strings.Join(kf.BootstrapServers, ",")
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if rd := k.byServers[key]; rd != nil {
 		return rd, nil
 	}
-	opts := []kgo.Opt{kgo.SeedBrokers(kf.BootstrapServers...), kgo.ClientID("streamdlq-hydrate")}
-	if k.cfg.TLS {
-		opts = append(opts, kgo.DialTLSConfig(&tls.Config{MinVersion: tls.VersionTLS12}))
+	opts, err := k.clientOpts(region)
+	if err != nil {
+		return nil, err
 	}
-	cl, err := kgo.NewClient(opts...)
+	cl, err := kgo.NewClient(append(opts, kgo.SeedBrokers(kf.BootstrapServers...), kgo.ClientID("streamdlq-hydrate"))...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka client for %s: %w", key, err)
 	}
@@ -161,7 +173,7 @@ func (h *Hydrator) readKafka(ctx context.Context, f *batch.Failure) (kafka.Resul
 		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-reserve))
 		defer cancel()
 	}
-	rd, err := h.kafka.reader(f.Kafka)
+	rd, err := h.kafka.reader(f.Kafka, f.Region)
 	if err != nil {
 		return kafka.Result{}, err
 	}

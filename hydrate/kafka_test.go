@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -144,5 +145,55 @@ func TestHandleKafkaOutsideAllowlist(t *testing.T) {
 	}
 	if r := resp.(events.SQSEventResponse); len(r.BatchItemFailures) != 1 {
 		t.Fatalf("got %+v, want the message reported as failed", r)
+	}
+}
+
+// TestHandleKafkaAuth reads through the local broker's SCRAM listener (the user from
+// a Secrets Manager secret on moto) and its TLS listener (trusting its certificate
+// through STREAMDLQ_KAFKA_TLS_CA).
+func TestHandleKafkaAuth(t *testing.T) {
+	e := newEnv(t, nil)
+	topic := kafkaTopic(t, testkit.KafkaBrokers(t), 1, 10)
+	scramBrokers, user, password := testkit.KafkaSCRAM(t)
+	tlsBrokers, caFile := testkit.KafkaTLS(t)
+	secret, err := json.Marshal(map[string]string{"username": user, "password": password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := secretsmanager.NewFromConfig(e.cfg).CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{
+		Name: ptr("AmazonMSK_" + topic), SecretString: ptr(string(secret))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string]struct {
+		brokers     []string
+		kafka       hydrate.KafkaConfig
+		first, last int
+	}{
+		"SCRAM": {brokers: scramBrokers, first: 0, last: 4,
+			kafka: hydrate.KafkaConfig{Auth: hydrate.KafkaAuthSCRAM512, SecretARN: *out.ARN}},
+		"TLS": {brokers: tlsBrokers, first: 5, last: 9,
+			kafka: hydrate.KafkaConfig{TLS: true, CAFile: caFile}},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			c := e.config()
+			c.Kafka = tt.kafka
+			c.Kafka.Servers = []string{"127.0.0.1:*"}
+			var docs []*archive.Document
+			h := hydrate.NewFromConfig(e.cfg, c, true, func(o *hydrate.HandlerOptions) {
+				o.Emit = func(d *archive.Document, _ *hydrate.Captured) { docs = append(docs, d) }
+			})
+			resp, err := h.Handle(context.Background(), onfailure.SQSEvent(kafkaQueueARN, kafkaFailure(topic, tt.brokers, 1, tt.first, tt.last, 5)))
+			if err != nil {
+				t.Fatalf("Handle: %v", err)
+			}
+			if r := resp.(events.SQSEventResponse); len(r.BatchItemFailures) != 0 || len(docs) != 1 {
+				t.Fatalf("got %+v and %d documents, want one hydrated", r, len(docs))
+			}
+			if hy := docs[0].Hydration; hy.Status != archive.StatusComplete || len(docs[0].Records) != 5 || docs[0].Records[0].Kafka.Offset != int64(tt.first) {
+				t.Fatalf("got %+v with %d records, want 5 from offset %d, complete", hy, len(docs[0].Records), tt.first)
+			}
+		})
 	}
 }

@@ -5,7 +5,8 @@
 #                                      gitignored places (.venv, node_modules, .cache)
 #   scripts/localaws.sh install-kafka  install only Apache Kafka (part of `install`)
 #   scripts/localaws.sh run CMD ...    start kinesis-local, DynamoDB Local, moto server and a
-#                                      one-node Apache Kafka (KRaft, STREAMDLQ_KAFKA_BROKERS)
+#                                      one-node Apache Kafka (KRaft, STREAMDLQ_KAFKA_BROKERS;
+#                                      SCRAM and TLS listeners: STREAMDLQ_KAFKA_SCRAM_*, _TLS_*)
 #                                      inside a private, loopback-only network namespace,
 #                                      run CMD there with the SDK pointed at them, and stop
 #                                      the emulators (by PID) when CMD ends, even on failure.
@@ -28,6 +29,10 @@ dynamodb_port=8000
 moto_port=5000
 kafka_port=9092
 kafka_controller_port=9093
+kafka_scram_port=9094 # SASL_PLAINTEXT, SCRAM-SHA-512, user $kafka_scram_user
+kafka_tls_port=9095   # SSL, a self-signed certificate for 127.0.0.1 made at each start
+kafka_scram_user=streamdlq
+kafka_scram_password=streamdlq-local-secret
 # A fixed KRaft cluster ID (base64url of 16 bytes) saves a JVM start per run; the log
 # directory is new every run, so no two runs share a cluster.
 kafka_cluster_id=c3RyZWFtZGxxLWthZmthMQ
@@ -107,20 +112,34 @@ stop_all() {
 }
 
 # start_kafka formats a fresh KRaft log directory and starts one node that is both broker
-# and controller, on loopback only, PLAINTEXT on $kafka_port. The internal topics get
+# and controller, on loopback only: PLAINTEXT on $kafka_port, SCRAM on $kafka_scram_port
+# (the user is created at format time), TLS on $kafka_tls_port. The internal topics get
 # one replica, and the log cleaner and retention checks run every second so that tests
 # of compacted and trimmed topics do not wait for their defaults (15 s, 5 min).
 start_kafka() {
   kafka_dir=$(mktemp -d "${TMPDIR:-/tmp}/streamdlq-kafka.XXXXXX")
+  local ks="$kafka_dir/broker.p12" kspass=streamdlq-local-keystore
+  keytool -genkeypair -alias broker -keyalg EC -groupname secp256r1 -dname CN=127.0.0.1 \
+    -ext SAN=ip:127.0.0.1,dns:localhost -validity 2 -keystore "$ks" -storetype PKCS12 \
+    -storepass "$kspass" -keypass "$kspass" >"$logs/kafka-keytool.log" 2>&1
+  keytool -exportcert -rfc -alias broker -keystore "$ks" -storepass "$kspass" \
+    -file "$kafka_dir/ca.pem" >>"$logs/kafka-keytool.log" 2>&1
   cat >"$kafka_dir/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$kafka_controller_port
-listeners=PLAINTEXT://127.0.0.1:$kafka_port,CONTROLLER://127.0.0.1:$kafka_controller_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$kafka_port
+listeners=PLAINTEXT://127.0.0.1:$kafka_port,CONTROLLER://127.0.0.1:$kafka_controller_port,SASL_PLAINTEXT://127.0.0.1:$kafka_scram_port,SSL://127.0.0.1:$kafka_tls_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$kafka_port,SASL_PLAINTEXT://127.0.0.1:$kafka_scram_port,SSL://127.0.0.1:$kafka_tls_port
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+ssl.keystore.location=$ks
+ssl.keystore.type=PKCS12
+ssl.keystore.password=$kspass
+ssl.key.password=$kspass
+ssl.client.auth=none
 log.dirs=$kafka_dir/data
 num.partitions=1
 offsets.topic.replication.factor=1
@@ -134,7 +153,8 @@ log.retention.check.interval.ms=1000
 PROPS
   local java=(java -Xms128m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -cp "$kafka_lib/*")
   "${java[@]}" kafka.tools.StorageTool format --ignore-formatted \
-    -t "$kafka_cluster_id" -c "$kafka_dir/server.properties" >"$logs/kafka-format.log" 2>&1 ||
+    -t "$kafka_cluster_id" -c "$kafka_dir/server.properties" \
+    --add-scram "SCRAM-SHA-512=[name=$kafka_scram_user,password=$kafka_scram_password]" >"$logs/kafka-format.log" 2>&1 ||
     { log "kafka storage format failed; its log:"; cat "$logs/kafka-format.log" >&2; return 1; }
   "${java[@]}" kafka.Kafka "$kafka_dir/server.properties" >"$logs/kafka.log" 2>&1 &
   pids+=($!)
@@ -158,6 +178,8 @@ start_all() {
   wait_port dynamodb-local $dynamodb_port $dpid
   wait_port moto $moto_port $mpid
   wait_port kafka $kafka_port $kfpid
+  wait_port kafka $kafka_scram_port $kfpid
+  wait_port kafka $kafka_tls_port $kfpid
   log "kinesis-local :$kinesis_port, DynamoDB Local :$dynamodb_port, moto :$moto_port, kafka :$kafka_port (pids ${pids[*]})"
 }
 
@@ -180,6 +202,9 @@ run() {
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$dynamodb_port"
   export AWS_ENDPOINT_URL_DYNAMODB_STREAMS="http://127.0.0.1:$dynamodb_port"
   export STREAMDLQ_KAFKA_BROKERS="127.0.0.1:$kafka_port"
+  export STREAMDLQ_KAFKA_SCRAM_BROKERS="127.0.0.1:$kafka_scram_port"
+  export STREAMDLQ_KAFKA_SCRAM_USER="$kafka_scram_user" STREAMDLQ_KAFKA_SCRAM_PASSWORD="$kafka_scram_password"
+  export STREAMDLQ_KAFKA_TLS_BROKERS="127.0.0.1:$kafka_tls_port" STREAMDLQ_KAFKA_TLS_CA="$kafka_dir/ca.pem"
   # Nothing in here can reach a registry: fail fast instead of hanging on one.
   export GOFLAGS=-mod=readonly GOPROXY=off GOTOOLCHAIN=local
   export PATH="$venv/bin:$PATH"

@@ -42,3 +42,31 @@ func kafkaBrokers(raw string) ([]string, error) {
 	}
 	return brokers, nil
 }
+
+// KafkaSCRAM returns the local Kafka's SASL/SCRAM-SHA-512 listener and the user that
+// scripts/localaws.sh created on it, after checking that the listener answers.
+func KafkaSCRAM(t testing.TB) (brokers []string, user, password string) {
+	t.Helper()
+	KafkaBrokers(t)
+	brokers, err := kafkaBrokers(os.Getenv("STREAMDLQ_KAFKA_SCRAM_BROKERS"))
+	if err != nil {
+		t.Fatalf("local Kafka SCRAM listener is not reachable: %v", err)
+	}
+	return brokers, os.Getenv("STREAMDLQ_KAFKA_SCRAM_USER"), os.Getenv("STREAMDLQ_KAFKA_SCRAM_PASSWORD")
+}
+
+// KafkaTLS returns the local Kafka's TLS listener and the PEM file of the
+// self-signed certificate it presents, after checking that the listener answers.
+func KafkaTLS(t testing.TB) (brokers []string, caFile string) {
+	t.Helper()
+	KafkaBrokers(t)
+	brokers, err := kafkaBrokers(os.Getenv("STREAMDLQ_KAFKA_TLS_BROKERS"))
+	if err != nil {
+		t.Fatalf("local Kafka TLS listener is not reachable: %v", err)
+	}
+	caFile = os.Getenv("STREAMDLQ_KAFKA_TLS_CA")
+	if _, err := os.Stat(caFile); err != nil {
+		t.Fatalf("local Kafka CA: %v", err)
+	}
+	return brokers, caFile
+}
