@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -195,5 +196,39 @@ func TestHandleKafkaAuth(t *testing.T) {
 				t.Fatalf("got %+v with %d records, want 5 from offset %d, complete", hy, len(docs[0].Records), tt.first)
 			}
 		})
+	}
+}
+
+// TestHandleKafkaS3Object: an S3 on-failure destination object of an MSK mapping
+// carries the failed event; each partition is archived from it without a broker.
+func TestHandleKafkaS3Object(t *testing.T) {
+	e := newEnv(t, nil)
+	body, err := os.ReadFile("../internal/envelope/testdata/kafka/kafka-onfailure-s3-object.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.config()
+	c.Allowed, _ = hydrate.ParseAllowlist("arn:aws:kafka:us-east-1:123456789012:cluster/*")
+	h := hydrate.NewFromConfig(e.cfg, c, false)
+	if _, err := h.Handle(context.Background(), putOnFailureObject(t, e, body)); err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	out, err := e.s3.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: &e.bucket, Prefix: ptr("failures/source=kafka/")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Contents) != 2 {
+		t.Fatalf("archive holds %d Kafka objects, want 2", len(out.Contents))
+	}
+	for _, o := range out.Contents {
+		doc, err := e.archive().Get(context.Background(), *o.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hy := doc.Hydration
+		want := map[int32]int{0: 2, 1: 1}[hy.Kafka.Partition]
+		if hy.From != "s3-payload" || hy.Status != archive.StatusComplete || len(doc.Records) != want || hy.Expected != want {
+			t.Errorf("%s: got %+v with %d records, want complete from the payload with %d", *o.Key, hy, len(doc.Records), want)
+		}
 	}
 }
