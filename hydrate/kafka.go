@@ -34,11 +34,13 @@ type KafkaConfig struct {
 	// CAFile is STREAMDLQ_KAFKA_TLS_CA: a PEM file of CA certificates trusted besides
 	// the system roots.
 	CAFile string
-	// Auth is STREAMDLQ_KAFKA_AUTH: none (default), scram-sha-512, scram-sha-256, or
-	// iam (MSK IAM: SASL/OAUTHBEARER signed with the function's credentials).
+	// Auth is STREAMDLQ_KAFKA_AUTH: none (default), scram-sha-512, scram-sha-256, iam
+	// (MSK IAM: SASL/OAUTHBEARER signed with the function's credentials) or mtls (a
+	// client certificate).
 	Auth string
 	// SecretARN is STREAMDLQ_KAFKA_SECRET_ARN: the Secrets Manager secret holding the
-	// SCRAM user as {"username": ..., "password": ...}.
+	// SCRAM user ({"username", "password"}) or the client certificate
+	// ({"certificate", "privateKey"}), as Lambda's Kafka event source mappings keep them.
 	SecretARN string
 }
 

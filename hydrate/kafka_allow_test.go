@@ -59,6 +59,10 @@ func TestLoadKafkaConfig(t *testing.T) {
 	if _, errs = loadKafkaConfig(func(k string) string { return bad[k] }); len(errs) != 4 {
 		t.Fatalf("got errors %v, want 4", errs)
 	}
+	mtlsPlain := map[string]string{"STREAMDLQ_KAFKA_AUTH": KafkaAuthMTLS, "STREAMDLQ_KAFKA_SECRET_ARN": "arn:x", "STREAMDLQ_KAFKA_TLS": "false"}
+	if _, errs = loadKafkaConfig(func(k string) string { return mtlsPlain[k] }); len(errs) != 1 {
+		t.Fatalf("mutual TLS without TLS: got errors %v, want 1", errs)
+	}
 	scramNoSecret := map[string]string{"STREAMDLQ_KAFKA_AUTH": KafkaAuthSCRAM512}
 	if _, errs = loadKafkaConfig(func(k string) string { return scramNoSecret[k] }); len(errs) != 1 {
 		t.Fatalf("SCRAM without a secret: got errors %v, want 1", errs)

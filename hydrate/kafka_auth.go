@@ -22,11 +22,12 @@ const (
 	KafkaAuthNone      = "none"
 	KafkaAuthSCRAM512  = "scram-sha-512"
 	KafkaAuthSCRAM256  = "scram-sha-256"
-	KafkaAuthMSKIAM    = "iam" // SASL/OAUTHBEARER signed with the function's credentials
-	kafkaSecretMissing = "STREAMDLQ_KAFKA_SECRET_ARN is not set; SCRAM needs the secret holding username and password"
+	KafkaAuthMSKIAM    = "iam"  // SASL/OAUTHBEARER signed with the function's credentials
+	KafkaAuthMTLS      = "mtls" // a client certificate from Secrets Manager
+	kafkaSecretMissing = "STREAMDLQ_KAFKA_SECRET_ARN is not set; it names the secret holding the credentials"
 )
 
-var kafkaAuths = []string{KafkaAuthNone, KafkaAuthSCRAM512, KafkaAuthSCRAM256, KafkaAuthMSKIAM}
+var kafkaAuths = []string{KafkaAuthNone, KafkaAuthSCRAM512, KafkaAuthSCRAM256, KafkaAuthMSKIAM, KafkaAuthMTLS}
 
 type secretsAPI interface {
 	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
@@ -42,10 +43,13 @@ func loadKafkaAuth(get func(string) string, c *KafkaConfig) []error {
 	if c.Auth == "" {
 		c.Auth = KafkaAuthNone
 	}
+	if c.Auth == KafkaAuthMTLS && !c.TLS {
+		errs = append(errs, fmt.Errorf("STREAMDLQ_KAFKA_AUTH=mtls needs STREAMDLQ_KAFKA_TLS on"))
+	}
 	if !slices.Contains(kafkaAuths, c.Auth) {
 		errs = append(errs, fmt.Errorf("STREAMDLQ_KAFKA_AUTH: %q is none of %v", c.Auth, kafkaAuths))
 	}
-	if (c.Auth == KafkaAuthSCRAM512 || c.Auth == KafkaAuthSCRAM256) && c.SecretARN == "" {
+	if (c.Auth == KafkaAuthSCRAM512 || c.Auth == KafkaAuthSCRAM256 || c.Auth == KafkaAuthMTLS) && c.SecretARN == "" {
 		errs = append(errs, fmt.Errorf("STREAMDLQ_KAFKA_AUTH=%s: %s", c.Auth, kafkaSecretMissing))
 	}
 	return errs
@@ -78,6 +82,9 @@ func (k *kafkaReaders) clientOpts(region string) ([]kgo.Opt, error) {
 // file, its certificates (a self-managed cluster's private CA).
 func (k *kafkaReaders) tlsConfig() (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if k.cfg.Auth == KafkaAuthMTLS {
+		tc.GetClientCertificate = k.clientCertificate
+	}
 	if k.cfg.CAFile == "" {
 		return tc, nil
 	}
@@ -112,6 +119,34 @@ func (k *kafkaReaders) scramAuth(ctx context.Context) (scram.Auth, error) {
 		return scram.Auth{}, fmt.Errorf("kafka secret %s: want JSON with username and password", k.cfg.SecretARN)
 	}
 	return scram.Auth{User: s.Username, Pass: s.Password}, nil
+}
+
+// clientCertificate reads the client certificate from Secrets Manager at each
+// handshake, so a renewed certificate is picked up by the next connection. The secret
+// is the JSON Lambda's own Kafka mappings use for CLIENT_CERTIFICATE_TLS_AUTH:
+// {"certificate": PEM chain, "privateKey": unencrypted PKCS#8 PEM}. An encrypted key
+// (privateKeyPassword) is refused: Go's standard library does not decrypt PKCS#8.
+func (k *kafkaReaders) clientCertificate(info *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	out, err := k.secrets.GetSecretValue(info.Context(), &secretsmanager.GetSecretValueInput{SecretId: &k.cfg.SecretARN})
+	if err != nil {
+		return nil, fmt.Errorf("get kafka client certificate %s: %w", k.cfg.SecretARN, err)
+	}
+	var s struct {
+		Certificate        string `json:"certificate"`
+		PrivateKey         string `json:"privateKey"`
+		PrivateKeyPassword string `json:"privateKeyPassword"`
+	}
+	if out.SecretString == nil || json.Unmarshal([]byte(*out.SecretString), &s) != nil || s.Certificate == "" || s.PrivateKey == "" {
+		return nil, fmt.Errorf("kafka client certificate %s: want JSON with certificate and privateKey", k.cfg.SecretARN)
+	}
+	if s.PrivateKeyPassword != "" {
+		return nil, fmt.Errorf("kafka client certificate %s: encrypted private keys are not supported", k.cfg.SecretARN)
+	}
+	cert, err := tls.X509KeyPair([]byte(s.Certificate), []byte(s.PrivateKey))
+	if err != nil {
+		return nil, fmt.Errorf("kafka client certificate %s: %w", k.cfg.SecretARN, err)
+	}
+	return &cert, nil
 }
 
 // mskIAMToken signs an MSK IAM token with the function's credentials.

@@ -150,31 +150,28 @@ func TestHandleKafkaOutsideAllowlist(t *testing.T) {
 }
 
 // TestHandleKafkaAuth reads through the local broker's SCRAM listener (the user from
-// a Secrets Manager secret on moto) and its TLS listener (trusting its certificate
-// through STREAMDLQ_KAFKA_TLS_CA).
+// a Secrets Manager secret on moto), its TLS listener (trusting its certificate
+// through STREAMDLQ_KAFKA_TLS_CA) and its mutual-TLS listener (the client certificate
+// from a secret).
 func TestHandleKafkaAuth(t *testing.T) {
 	e := newEnv(t, nil)
 	topic := kafkaTopic(t, testkit.KafkaBrokers(t), 1, 10)
 	scramBrokers, user, password := testkit.KafkaSCRAM(t)
 	tlsBrokers, caFile := testkit.KafkaTLS(t)
-	secret, err := json.Marshal(map[string]string{"username": user, "password": password})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := secretsmanager.NewFromConfig(e.cfg).CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{
-		Name: ptr("AmazonMSK_" + topic), SecretString: ptr(string(secret))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mtlsBrokers, certFile, keyFile := testkit.KafkaMTLS(t)
+	scramSecret := createSecret(t, e, "AmazonMSK_"+topic, map[string]string{"username": user, "password": password})
+	certSecret := createSecret(t, e, "client-cert-"+topic, map[string]string{"certificate": readFile(t, certFile), "privateKey": readFile(t, keyFile)})
 	tests := map[string]struct {
 		brokers     []string
 		kafka       hydrate.KafkaConfig
 		first, last int
 	}{
 		"SCRAM": {brokers: scramBrokers, first: 0, last: 4,
-			kafka: hydrate.KafkaConfig{Auth: hydrate.KafkaAuthSCRAM512, SecretARN: *out.ARN}},
+			kafka: hydrate.KafkaConfig{Auth: hydrate.KafkaAuthSCRAM512, SecretARN: scramSecret}},
 		"TLS": {brokers: tlsBrokers, first: 5, last: 9,
 			kafka: hydrate.KafkaConfig{TLS: true, CAFile: caFile}},
+		"mutual TLS": {brokers: mtlsBrokers, first: 2, last: 6,
+			kafka: hydrate.KafkaConfig{TLS: true, CAFile: caFile, Auth: hydrate.KafkaAuthMTLS, SecretARN: certSecret}},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -231,4 +228,27 @@ func TestHandleKafkaS3Object(t *testing.T) {
 			t.Errorf("%s: got %+v with %d records, want complete from the payload with %d", *o.Key, hy, len(doc.Records), want)
 		}
 	}
+}
+
+func createSecret(t *testing.T, e *env, name string, v map[string]string) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := secretsmanager.NewFromConfig(e.cfg).CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{
+		Name: &name, SecretString: ptr(string(b))})
+	if err != nil {
+		t.Fatalf("create secret %s: %v", name, err)
+	}
+	return *out.ARN
+}
+
+func readFile(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -6,7 +6,8 @@
 #   scripts/localaws.sh install-kafka  install only Apache Kafka (part of `install`)
 #   scripts/localaws.sh run CMD ...    start kinesis-local, DynamoDB Local, moto server and a
 #                                      one-node Apache Kafka (KRaft, STREAMDLQ_KAFKA_BROKERS;
-#                                      SCRAM and TLS listeners: STREAMDLQ_KAFKA_SCRAM_*, _TLS_*)
+#                                      SCRAM, TLS and mutual-TLS listeners:
+#                                      STREAMDLQ_KAFKA_SCRAM_*, _TLS_*, _MTLS_*)
 #                                      inside a private, loopback-only network namespace,
 #                                      run CMD there with the SDK pointed at them, and stop
 #                                      the emulators (by PID) when CMD ends, even on failure.
@@ -31,6 +32,7 @@ kafka_port=9092
 kafka_controller_port=9093
 kafka_scram_port=9094 # SASL_PLAINTEXT, SCRAM-SHA-512, user $kafka_scram_user
 kafka_tls_port=9095   # SSL, a self-signed certificate for 127.0.0.1 made at each start
+kafka_mtls_port=9096  # SSL, and the client must present a certificate of a CA made at each start
 kafka_scram_user=streamdlq
 kafka_scram_password=streamdlq-local-secret
 # A fixed KRaft cluster ID (base64url of 16 bytes) saves a JVM start per run; the log
@@ -124,15 +126,23 @@ start_kafka() {
     -storepass "$kspass" -keypass "$kspass" >"$logs/kafka-keytool.log" 2>&1
   keytool -exportcert -rfc -alias broker -keystore "$ks" -storepass "$kspass" \
     -file "$kafka_dir/ca.pem" >>"$logs/kafka-keytool.log" 2>&1
+  # A client CA and a client certificate it signed, for the mutual-TLS listener.
+  (cd "$kafka_dir" &&
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+      -subj /CN=streamdlq-local-client-ca -keyout client-ca.key -out client-ca.pem &&
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+      -subj /CN=streamdlq-hydrate -keyout client.key -out client.csr &&
+    openssl x509 -req -in client.csr -CA client-ca.pem -CAkey client-ca.key -CAcreateserial \
+      -days 2 -out client.pem) >"$logs/kafka-openssl.log" 2>&1
   cat >"$kafka_dir/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$kafka_controller_port
-listeners=PLAINTEXT://127.0.0.1:$kafka_port,CONTROLLER://127.0.0.1:$kafka_controller_port,SASL_PLAINTEXT://127.0.0.1:$kafka_scram_port,SSL://127.0.0.1:$kafka_tls_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$kafka_port,SASL_PLAINTEXT://127.0.0.1:$kafka_scram_port,SSL://127.0.0.1:$kafka_tls_port
+listeners=PLAINTEXT://127.0.0.1:$kafka_port,CONTROLLER://127.0.0.1:$kafka_controller_port,SASL_PLAINTEXT://127.0.0.1:$kafka_scram_port,SSL://127.0.0.1:$kafka_tls_port,MTLS://127.0.0.1:$kafka_mtls_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$kafka_port,SASL_PLAINTEXT://127.0.0.1:$kafka_scram_port,SSL://127.0.0.1:$kafka_tls_port,MTLS://127.0.0.1:$kafka_mtls_port
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,MTLS:SSL
 sasl.enabled.mechanisms=SCRAM-SHA-512
 listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 ssl.keystore.location=$ks
@@ -140,6 +150,9 @@ ssl.keystore.type=PKCS12
 ssl.keystore.password=$kspass
 ssl.key.password=$kspass
 ssl.client.auth=none
+listener.name.mtls.ssl.client.auth=required
+listener.name.mtls.ssl.truststore.type=PEM
+listener.name.mtls.ssl.truststore.location=$kafka_dir/client-ca.pem
 log.dirs=$kafka_dir/data
 num.partitions=1
 offsets.topic.replication.factor=1
@@ -180,6 +193,7 @@ start_all() {
   wait_port kafka $kafka_port $kfpid
   wait_port kafka $kafka_scram_port $kfpid
   wait_port kafka $kafka_tls_port $kfpid
+  wait_port kafka $kafka_mtls_port $kfpid
   log "kinesis-local :$kinesis_port, DynamoDB Local :$dynamodb_port, moto :$moto_port, kafka :$kafka_port (pids ${pids[*]})"
 }
 
@@ -205,6 +219,8 @@ run() {
   export STREAMDLQ_KAFKA_SCRAM_BROKERS="127.0.0.1:$kafka_scram_port"
   export STREAMDLQ_KAFKA_SCRAM_USER="$kafka_scram_user" STREAMDLQ_KAFKA_SCRAM_PASSWORD="$kafka_scram_password"
   export STREAMDLQ_KAFKA_TLS_BROKERS="127.0.0.1:$kafka_tls_port" STREAMDLQ_KAFKA_TLS_CA="$kafka_dir/ca.pem"
+  export STREAMDLQ_KAFKA_MTLS_BROKERS="127.0.0.1:$kafka_mtls_port"
+  export STREAMDLQ_KAFKA_MTLS_CERT="$kafka_dir/client.pem" STREAMDLQ_KAFKA_MTLS_KEY="$kafka_dir/client.key"
   # Nothing in here can reach a registry: fail fast instead of hanging on one.
   export GOFLAGS=-mod=readonly GOPROXY=off GOTOOLCHAIN=local
   export PATH="$venv/bin:$PATH"

@@ -70,3 +70,16 @@ func KafkaTLS(t testing.TB) (brokers []string, caFile string) {
 	}
 	return brokers, caFile
 }
+
+// KafkaMTLS returns the local Kafka's mutual-TLS listener and the PEM files of a
+// client certificate and key it accepts, after checking that the listener answers.
+// The server's certificate is KafkaTLS's.
+func KafkaMTLS(t testing.TB) (brokers []string, certFile, keyFile string) {
+	t.Helper()
+	KafkaBrokers(t)
+	brokers, err := kafkaBrokers(os.Getenv("STREAMDLQ_KAFKA_MTLS_BROKERS"))
+	if err != nil {
+		t.Fatalf("local Kafka mutual-TLS listener is not reachable: %v", err)
+	}
+	return brokers, os.Getenv("STREAMDLQ_KAFKA_MTLS_CERT"), os.Getenv("STREAMDLQ_KAFKA_MTLS_KEY")
+}
