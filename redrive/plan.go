@@ -52,7 +52,7 @@ func (r *Redriver) deliverer(ctx context.Context, h archive.Hydration) (*deliver
 
 func (r *Redriver) prepare(rep *Report, u *unit, d *deliverer, work map[*deliverer][]*item) {
 	h := u.doc.Hydration
-	from := Origin{StreamARN: h.StreamARN, ShardID: h.ShardID}
+	from := Origin{StreamARN: h.StreamARN, ShardID: h.ShardID, Kafka: h.Kafka}
 	d.stats.Failures++
 	for _, rec := range u.doc.Records {
 		it := &item{rec: rec}

@@ -59,14 +59,23 @@ func validSpec(spec string) error {
 	return fmt.Errorf("target %q is not kinesis, kinesis:ARN, lambda:NAME, events:BUS or sqs:URL", spec)
 }
 
-// ErrNoRoute: a DynamoDB stream has no route; the only replays are to a function, a
-// bus or a queue, which must be chosen.
-var ErrNoRoute = errors.New("redrive: no route for this stream (DynamoDB sources need one, e.g. lambda:NAME)")
+// ErrNoRoute: a DynamoDB stream or a Kafka topic has no route; the only replays are
+// to a function, a bus or a queue, which must be chosen.
+var ErrNoRoute = errors.New("redrive: no route for this stream (DynamoDB and Kafka sources need one, e.g. lambda:NAME)")
+
+// streamName is what routes and filters match besides the ARN: the stream or table
+// name, or a Kafka failure's topic.
+func streamName(h archive.Hydration) string {
+	if h.Kafka != nil {
+		return h.Kafka.Topic
+	}
+	return archive.StreamName(h.StreamARN)
+}
 
 // route returns the target spec for a failure: the first matching route, else the
 // source stream for Kinesis, else ErrNoRoute.
 func route(routes []Route, h archive.Hydration) (string, error) {
-	name := archive.StreamName(h.StreamARN)
+	name := streamName(h)
 	for _, r := range routes {
 		if globMatch(r.Pattern, h.StreamARN) || globMatch(r.Pattern, name) {
 			return resolveSpec(r.Target, h), nil
@@ -105,7 +114,7 @@ type Filter struct {
 
 // matches reports whether the failure is selected.
 func (f Filter) matches(h archive.Hydration) bool {
-	name := archive.StreamName(h.StreamARN)
+	name := streamName(h)
 	return anyOf(f.Streams, func(p string) bool { return globMatch(p, h.StreamARN) || globMatch(p, name) }) &&
 		anyOf(f.Shards, func(s string) bool { return s == h.ShardID }) &&
 		anyOf(f.Conditions, func(c string) bool { return c == h.Condition }) &&

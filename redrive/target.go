@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/streamdlq/streamdlq/archive"
 	"github.com/streamdlq/streamdlq/archive/batch"
 
 	"github.com/aws/smithy-go"
@@ -30,6 +31,8 @@ type Target interface {
 type Origin struct {
 	StreamARN string
 	ShardID   string
+	// Kafka is the source cluster and topic-partition of Kafka records; nil otherwise.
+	Kafka *archive.KafkaHydration
 }
 
 // Ordering says which records may share a call.
