@@ -82,6 +82,12 @@ func TestRouteKafkaByTopic(t *testing.T) {
 	if err != nil || got != "lambda:o" {
 		t.Fatalf("got %q, %v; want lambda:o", got, err)
 	}
+	if got, err := route([]Route{{Pattern: "orders", Target: SpecKafkaSource}}, h); err != nil || got != "kafka:orders" {
+		t.Fatalf("got %q, %v; want kafka:orders, the source topic", got, err)
+	}
+	if validSpec("kafka:") == nil || validSpec("kafka") != nil || validSpec("kafka:orders") != nil {
+		t.Fatal("validSpec: kafka specs judged wrongly")
+	}
 	if _, err := route(nil, h); !errors.Is(err, ErrNoRoute) {
 		t.Fatalf("got %v without routes, want ErrNoRoute", err)
 	}

@@ -22,6 +22,10 @@ const (
 	PrefixLambda  = "lambda:"
 	PrefixEvents  = "events:"
 	PrefixSQS     = "sqs:"
+	// SpecKafkaSource is back to the topic a Kafka failure's records came from, on
+	// the cluster Options.Kafka reaches; PrefixKafka names a topic there: kafka:<topic>.
+	SpecKafkaSource = "kafka"
+	PrefixKafka     = "kafka:"
 )
 
 // Route sends the failures of the streams matching Pattern to Target.
@@ -48,15 +52,15 @@ func ParseRoute(s string) (Route, error) {
 }
 
 func validSpec(spec string) error {
-	if spec == SpecSource {
+	if spec == SpecSource || spec == SpecKafkaSource {
 		return nil
 	}
-	for _, p := range []string{PrefixKinesis, PrefixLambda, PrefixEvents, PrefixSQS} {
+	for _, p := range []string{PrefixKinesis, PrefixLambda, PrefixEvents, PrefixSQS, PrefixKafka} {
 		if strings.HasPrefix(spec, p) && len(spec) > len(p) {
 			return nil
 		}
 	}
-	return fmt.Errorf("target %q is not kinesis, kinesis:ARN, lambda:NAME, events:BUS or sqs:URL", spec)
+	return fmt.Errorf("target %q is not kinesis, kinesis:ARN, lambda:NAME, events:BUS, sqs:URL, kafka or kafka:TOPIC", spec)
 }
 
 // ErrNoRoute: a DynamoDB stream or a Kafka topic has no route; the only replays are
@@ -90,8 +94,11 @@ func route(routes []Route, h archive.Hydration) (string, error) {
 // resolveSpec turns "kinesis" into the source stream's spec so that every failure of
 // one stream shares one target.
 func resolveSpec(spec string, h archive.Hydration) string {
-	if spec == SpecSource {
+	switch {
+	case spec == SpecSource:
 		return PrefixKinesis + h.StreamARN
+	case spec == SpecKafkaSource && h.Kafka != nil:
+		return PrefixKafka + h.Kafka.Topic
 	}
 	return spec
 }
@@ -167,6 +174,8 @@ func (r *Redriver) newTarget(ctx context.Context, spec string) (Target, error) {
 		return NewEventBridgeTarget(o.Events, strings.TrimPrefix(spec, PrefixEvents)), nil
 	case strings.HasPrefix(spec, PrefixSQS) && o.SQS != nil:
 		return NewSQSTarget(o.SQS, strings.TrimPrefix(spec, PrefixSQS), o.SQSMaxBytes), nil
+	case strings.HasPrefix(spec, PrefixKafka) && o.Kafka != nil:
+		return NewKafkaTarget(ctx, o.Kafka, strings.TrimPrefix(spec, PrefixKafka))
 	}
 	if err := validSpec(spec); err != nil {
 		return nil, err
