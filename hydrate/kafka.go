@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -29,23 +28,13 @@ type KafkaConfig struct {
 	// Servers is STREAMDLQ_ALLOWED_KAFKA_SERVERS: comma-separated host:port patterns,
 	// * matching any run of characters.
 	Servers []string
-	// TLS is STREAMDLQ_KAFKA_TLS: connect with TLS; true unless set to false.
-	TLS bool
-	// CAFile is STREAMDLQ_KAFKA_TLS_CA: a PEM file of CA certificates trusted besides
-	// the system roots.
-	CAFile string
-	// Auth is STREAMDLQ_KAFKA_AUTH: none (default), scram-sha-512, scram-sha-256, iam
-	// (MSK IAM: SASL/OAUTHBEARER signed with the function's credentials) or mtls (a
-	// client certificate).
-	Auth string
-	// SecretARN is STREAMDLQ_KAFKA_SECRET_ARN: the Secrets Manager secret holding the
-	// SCRAM user ({"username", "password"}) or the client certificate
-	// ({"certificate", "privateKey"}), as Lambda's Kafka event source mappings keep them.
-	SecretARN string
+	// Client is TLS (on by default) and authentication: STREAMDLQ_KAFKA_TLS,
+	// STREAMDLQ_KAFKA_TLS_CA, STREAMDLQ_KAFKA_AUTH, STREAMDLQ_KAFKA_SECRET_ARN.
+	Client kafka.ClientConfig
 }
 
 func loadKafkaConfig(get func(string) string) (KafkaConfig, []error) {
-	c := KafkaConfig{TLS: true}
+	var c KafkaConfig
 	var errs []error
 	for _, p := range strings.Split(get("STREAMDLQ_ALLOWED_KAFKA_SERVERS"), ",") {
 		p = strings.TrimSpace(p)
@@ -58,28 +47,23 @@ func loadKafkaConfig(get func(string) string) (KafkaConfig, []error) {
 		}
 		c.Servers = append(c.Servers, p)
 	}
-	if v := get("STREAMDLQ_KAFKA_TLS"); v != "" {
-		var err error
-		if c.TLS, err = strconv.ParseBool(v); err != nil {
-			errs = append(errs, fmt.Errorf("STREAMDLQ_KAFKA_TLS: %q is not true or false", v))
-		}
-	}
-	errs = append(errs, loadKafkaAuth(get, &c)...)
-	return c, errs
+	var clientErrs []error
+	c.Client, clientErrs = kafka.LoadClientConfig(get)
+	return c, append(errs, clientErrs...)
 }
 
 // kafkaReaders keeps one franz-go client per cluster (its bootstrap servers) for the
 // life of the process, so a warm function reuses its connections.
 type kafkaReaders struct {
 	cfg     KafkaConfig
-	secrets secretsAPI
+	secrets kafka.SecretsAPI
 	creds   aws.CredentialsProvider
 
 	mu        sync.Mutex
 	byServers map[string]*kafka.Reader
 }
 
-func newKafkaReaders(cfg KafkaConfig, secrets secretsAPI, creds aws.CredentialsProvider) *kafkaReaders {
+func newKafkaReaders(cfg KafkaConfig, secrets kafka.SecretsAPI, creds aws.CredentialsProvider) *kafkaReaders {
 	return &kafkaReaders{cfg: cfg, secrets: secrets, creds: creds, byServers: map[string]*kafka.Reader{}}
 }
 
@@ -119,7 +103,7 @@ func (k *kafkaReaders) reader(kf *batch.Kafka, region string) (*kafka.Reader, er
 	if rd := k.byServers[key]; rd != nil {
 		return rd, nil
 	}
-	opts, err := k.clientOpts(region)
+	opts, err := kafka.ClientOptions(k.cfg.Client, k.secrets, k.creds, region)
 	if err != nil {
 		return nil, err
 	}

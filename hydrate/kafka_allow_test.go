@@ -1,12 +1,8 @@
 package hydrate
 
 import (
-	"context"
-	"encoding/base64"
 	"strings"
 	"testing"
-
-	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/streamdlq/streamdlq/archive/batch"
 )
@@ -48,45 +44,11 @@ func TestKafkaAllows(t *testing.T) {
 func TestLoadKafkaConfig(t *testing.T) {
 	env := map[string]string{"STREAMDLQ_ALLOWED_KAFKA_SERVERS": "a:9092, b*:*", "STREAMDLQ_KAFKA_TLS": "false"}
 	c, errs := loadKafkaConfig(func(k string) string { return env[k] })
-	if len(errs) != 0 || c.TLS || strings.Join(c.Servers, ",") != "a:9092,b*:*" {
+	if len(errs) != 0 || c.Client.TLS || strings.Join(c.Servers, ",") != "a:9092,b*:*" {
 		t.Fatalf("got %+v, %v", c, errs)
 	}
-	c, errs = loadKafkaConfig(func(string) string { return "" })
-	if len(errs) != 0 || !c.TLS || c.Servers != nil || c.Auth != KafkaAuthNone {
-		t.Fatalf("defaults: got %+v, %v; want TLS on and no servers", c, errs)
-	}
-	bad := map[string]string{"STREAMDLQ_ALLOWED_KAFKA_SERVERS": "no-port,x/y:1", "STREAMDLQ_KAFKA_TLS": "maybe", "STREAMDLQ_KAFKA_AUTH": "kerberos"}
-	if _, errs = loadKafkaConfig(func(k string) string { return bad[k] }); len(errs) != 4 {
-		t.Fatalf("got errors %v, want 4", errs)
-	}
-	mtlsPlain := map[string]string{"STREAMDLQ_KAFKA_AUTH": KafkaAuthMTLS, "STREAMDLQ_KAFKA_SECRET_ARN": "arn:x", "STREAMDLQ_KAFKA_TLS": "false"}
-	if _, errs = loadKafkaConfig(func(k string) string { return mtlsPlain[k] }); len(errs) != 1 {
-		t.Fatalf("mutual TLS without TLS: got errors %v, want 1", errs)
-	}
-	scramNoSecret := map[string]string{"STREAMDLQ_KAFKA_AUTH": KafkaAuthSCRAM512}
-	if _, errs = loadKafkaConfig(func(k string) string { return scramNoSecret[k] }); len(errs) != 1 {
-		t.Fatalf("SCRAM without a secret: got errors %v, want 1", errs)
-	}
-}
-
-// TestMSKIAMToken: the token is a base64url-encoded, SigV4-presigned
-// kafka-cluster:Connect URL for the cluster's region.
-func TestMSKIAMToken(t *testing.T) {
-	creds := credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")
-	a, err := mskIAMToken(context.Background(), "eu-west-1", creds)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := base64.RawURLEncoding.DecodeString(a.Token)
-	if err != nil {
-		t.Fatalf("token is not base64url: %v", err)
-	}
-	for _, want := range []string{"kafka.eu-west-1.amazonaws.com", "Action=kafka-cluster%3AConnect", "X-Amz-Credential=AKIDEXAMPLE"} {
-		if !strings.Contains(string(u), want) {
-			t.Errorf("got token URL %s, want it to contain %s", u, want)
-		}
-	}
-	if _, err := mskIAMToken(context.Background(), "eu-west-1", nil); err == nil {
-		t.Error("got a token without credentials")
+	bad := map[string]string{"STREAMDLQ_ALLOWED_KAFKA_SERVERS": "no-port,x/y:1", "STREAMDLQ_KAFKA_TLS": "maybe"}
+	if _, errs = loadKafkaConfig(func(k string) string { return bad[k] }); len(errs) != 3 {
+		t.Fatalf("got errors %v, want 3", errs)
 	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/streamdlq/streamdlq/archive"
 	"github.com/streamdlq/streamdlq/hydrate"
+	"github.com/streamdlq/streamdlq/internal/kafka"
 	"github.com/streamdlq/streamdlq/internal/testkit"
 	"github.com/streamdlq/streamdlq/internal/testkit/onfailure"
 )
@@ -76,7 +77,7 @@ func TestHandleKafkaEndToEnd(t *testing.T) {
 	brokers := testkit.KafkaBrokers(t)
 	topic := kafkaTopic(t, brokers, 2, 10)
 	c := e.config()
-	c.Kafka = hydrate.KafkaConfig{Servers: []string{"127.0.0.1:*"}, TLS: false}
+	c.Kafka = hydrate.KafkaConfig{Servers: []string{"127.0.0.1:*"}}
 	h := hydrate.NewFromConfig(e.cfg, c, false)
 
 	resp, err := h.Handle(context.Background(), onfailure.SQSEvent(kafkaQueueARN, kafkaFailure(topic, brokers, 2, 3, 7, 10)))
@@ -163,21 +164,20 @@ func TestHandleKafkaAuth(t *testing.T) {
 	certSecret := createSecret(t, e, "client-cert-"+topic, map[string]string{"certificate": readFile(t, certFile), "privateKey": readFile(t, keyFile)})
 	tests := map[string]struct {
 		brokers     []string
-		kafka       hydrate.KafkaConfig
+		kafka       kafka.ClientConfig
 		first, last int
 	}{
 		"SCRAM": {brokers: scramBrokers, first: 0, last: 4,
-			kafka: hydrate.KafkaConfig{Auth: hydrate.KafkaAuthSCRAM512, SecretARN: scramSecret}},
+			kafka: kafka.ClientConfig{Auth: kafka.AuthSCRAM512, SecretARN: scramSecret}},
 		"TLS": {brokers: tlsBrokers, first: 5, last: 9,
-			kafka: hydrate.KafkaConfig{TLS: true, CAFile: caFile}},
+			kafka: kafka.ClientConfig{TLS: true, CAFile: caFile}},
 		"mutual TLS": {brokers: mtlsBrokers, first: 2, last: 6,
-			kafka: hydrate.KafkaConfig{TLS: true, CAFile: caFile, Auth: hydrate.KafkaAuthMTLS, SecretARN: certSecret}},
+			kafka: kafka.ClientConfig{TLS: true, CAFile: caFile, Auth: kafka.AuthMTLS, SecretARN: certSecret}},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
 			c := e.config()
-			c.Kafka = tt.kafka
-			c.Kafka.Servers = []string{"127.0.0.1:*"}
+			c.Kafka = hydrate.KafkaConfig{Servers: []string{"127.0.0.1:*"}, Client: tt.kafka}
 			var docs []*archive.Document
 			h := hydrate.NewFromConfig(e.cfg, c, true, func(o *hydrate.HandlerOptions) {
 				o.Emit = func(d *archive.Document, _ *hydrate.Captured) { docs = append(docs, d) }

@@ -15,11 +15,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/rs/zerolog"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/streamdlq/streamdlq/archive"
 	"github.com/streamdlq/streamdlq/internal/awsenv"
+	"github.com/streamdlq/streamdlq/internal/kafka"
 )
 
 // Config is the redrive's configuration, read from STREAMDLQ_* environment variables.
@@ -38,6 +41,11 @@ type Config struct {
 	// FromArchive reads the archive (selected by ArchiveFilter) instead of the DLQ.
 	FromArchive   bool
 	ArchiveFilter archive.Filter
+	// KafkaBrokers is STREAMDLQ_REDRIVE_KAFKA_BROKERS: the cluster that kafka targets
+	// produce to (host:port, comma-separated); KafkaClient its TLS and authentication
+	// (STREAMDLQ_KAFKA_TLS, _TLS_CA, _AUTH, _SECRET_ARN).
+	KafkaBrokers []string
+	KafkaClient  kafka.ClientConfig
 }
 
 // LoadConfig reads the configuration through lookup (os.LookupEnv in main),
@@ -80,6 +88,14 @@ func LoadConfig(lookup func(string) (string, bool), fromArchive bool) (Config, e
 		}
 		c.Routes = append(c.Routes, route)
 	}
+	for _, b := range strings.Split(get("STREAMDLQ_REDRIVE_KAFKA_BROKERS"), ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			c.KafkaBrokers = append(c.KafkaBrokers, b)
+		}
+	}
+	var kafkaErrs []error
+	c.KafkaClient, kafkaErrs = kafka.LoadClientConfig(get)
+	errs = append(errs, kafkaErrs...)
 	if c.DLQURL == "" && !fromArchive {
 		errs = append(errs, errors.New("STREAMDLQ_DLQ_URL is not set"))
 	}
@@ -113,6 +129,12 @@ func NewFromConfig(cfg aws.Config, c Config, optFns ...func(*Options)) *Redriver
 		o.Kinesis, o.Lambda = kinesis.NewFromConfig(cfg), lambda.NewFromConfig(cfg)
 		o.Events, o.SQS = eventbridge.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 		o.Routes, o.Throttle = c.Routes, c.Throttle
+		if len(c.KafkaBrokers) > 0 {
+			o.Kafka = func() ([]kgo.Opt, error) {
+				opts, err := kafka.ClientOptions(c.KafkaClient, secretsmanager.NewFromConfig(cfg), cfg.Credentials, cfg.Region)
+				return append(opts, kgo.SeedBrokers(c.KafkaBrokers...)), err
+			}
+		}
 	}}
 	return New(src, append(opts, optFns...)...)
 }

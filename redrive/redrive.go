@@ -20,9 +20,9 @@ type Options struct {
 	Lambda  invokeAPI
 	Events  putEventsAPI
 	SQS     sendMessageBatchAPI
-	// Kafka are the client options (seed brokers, TLS, SASL) of the cluster that
+	// Kafka gives the client options (seed brokers, TLS, SASL) of the cluster that
 	// kafka and kafka:<topic> targets produce to; nil: no Kafka target.
-	Kafka []kgo.Opt
+	Kafka func() ([]kgo.Opt, error)
 
 	// Routes are tried in order; Kinesis failures without a match go back to their
 	// stream, DynamoDB ones are left with ErrNoRoute.

@@ -175,7 +175,11 @@ func (r *Redriver) newTarget(ctx context.Context, spec string) (Target, error) {
 	case strings.HasPrefix(spec, PrefixSQS) && o.SQS != nil:
 		return NewSQSTarget(o.SQS, strings.TrimPrefix(spec, PrefixSQS), o.SQSMaxBytes), nil
 	case strings.HasPrefix(spec, PrefixKafka) && o.Kafka != nil:
-		return NewKafkaTarget(ctx, o.Kafka, strings.TrimPrefix(spec, PrefixKafka))
+		opts, err := o.Kafka()
+		if err != nil {
+			return nil, err
+		}
+		return NewKafkaTarget(ctx, opts, strings.TrimPrefix(spec, PrefixKafka))
 	}
 	if err := validSpec(spec); err != nil {
 		return nil, err

@@ -35,6 +35,15 @@
 // Transaction markers (control records) take an offset each and are neither records
 // nor gaps.
 //
+// # Reaching a cluster
+//
+// ClientOptions turns a ClientConfig (STREAMDLQ_KAFKA_TLS, _TLS_CA, _AUTH,
+// _SECRET_ARN; LoadClientConfig) into franz-go options: TLS (system roots plus an
+// optional CA file), SASL/SCRAM-SHA-512 or -256 and mutual TLS with credentials from
+// Secrets Manager in the shapes Lambda's Kafka mappings use (read at each
+// authentication, so rotation is picked up), or MSK IAM (SASL/OAUTHBEARER tokens
+// signed by aws-msk-iam-sasl-signer-go with the caller's credentials).
+//
 // # Error contract
 //
 // Read returns partial data whenever it has any. Gaps, a deadline reached included,

@@ -1,4 +1,4 @@
-package hydrate
+package kafka
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 
 	"github.com/aws/aws-msk-iam-sasl-signer-go/signer"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,72 +18,104 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 )
 
-// Kafka authentication methods (STREAMDLQ_KAFKA_AUTH).
+// Authentication methods (STREAMDLQ_KAFKA_AUTH).
 const (
-	KafkaAuthNone      = "none"
-	KafkaAuthSCRAM512  = "scram-sha-512"
-	KafkaAuthSCRAM256  = "scram-sha-256"
-	KafkaAuthMSKIAM    = "iam"  // SASL/OAUTHBEARER signed with the function's credentials
-	KafkaAuthMTLS      = "mtls" // a client certificate from Secrets Manager
-	kafkaSecretMissing = "STREAMDLQ_KAFKA_SECRET_ARN is not set; it names the secret holding the credentials"
+	AuthNone     = "none"
+	AuthSCRAM512 = "scram-sha-512"
+	AuthSCRAM256 = "scram-sha-256"
+	AuthMSKIAM   = "iam"  // SASL/OAUTHBEARER signed with the function's credentials
+	AuthMTLS     = "mtls" // a client certificate from Secrets Manager
 )
 
-var kafkaAuths = []string{KafkaAuthNone, KafkaAuthSCRAM512, KafkaAuthSCRAM256, KafkaAuthMSKIAM, KafkaAuthMTLS}
+var auths = []string{AuthNone, AuthSCRAM512, AuthSCRAM256, AuthMSKIAM, AuthMTLS}
 
-type secretsAPI interface {
+// ClientConfig is how a client reaches a cluster: TLS and authentication.
+type ClientConfig struct {
+	// TLS is STREAMDLQ_KAFKA_TLS: connect with TLS; true unless set to false.
+	TLS bool
+	// CAFile is STREAMDLQ_KAFKA_TLS_CA: a PEM file of CA certificates trusted besides
+	// the system roots.
+	CAFile string
+	// Auth is STREAMDLQ_KAFKA_AUTH: none (default), scram-sha-512, scram-sha-256, iam
+	// (MSK IAM: SASL/OAUTHBEARER signed with the caller's credentials) or mtls (a
+	// client certificate).
+	Auth string
+	// SecretARN is STREAMDLQ_KAFKA_SECRET_ARN: the Secrets Manager secret holding the
+	// SCRAM user ({"username", "password"}) or the client certificate
+	// ({"certificate", "privateKey"}), as Lambda's Kafka event source mappings keep them.
+	SecretARN string
+}
+
+// SecretsAPI is the Secrets Manager call the SCRAM and mutual-TLS methods make.
+type SecretsAPI interface {
 	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
 }
 
-var _ secretsAPI = (*secretsmanager.Client)(nil)
+var _ SecretsAPI = (*secretsmanager.Client)(nil)
 
-// loadKafkaAuth reads STREAMDLQ_KAFKA_AUTH, STREAMDLQ_KAFKA_SECRET_ARN and
-// STREAMDLQ_KAFKA_TLS_CA into c.
-func loadKafkaAuth(get func(string) string, c *KafkaConfig) []error {
+// LoadClientConfig reads STREAMDLQ_KAFKA_TLS, STREAMDLQ_KAFKA_TLS_CA,
+// STREAMDLQ_KAFKA_AUTH and STREAMDLQ_KAFKA_SECRET_ARN through get, reporting every
+// bad one.
+func LoadClientConfig(get func(string) string) (ClientConfig, []error) {
+	c := ClientConfig{TLS: true, CAFile: get("STREAMDLQ_KAFKA_TLS_CA"), Auth: get("STREAMDLQ_KAFKA_AUTH"), SecretARN: get("STREAMDLQ_KAFKA_SECRET_ARN")}
 	var errs []error
-	c.Auth, c.SecretARN, c.CAFile = get("STREAMDLQ_KAFKA_AUTH"), get("STREAMDLQ_KAFKA_SECRET_ARN"), get("STREAMDLQ_KAFKA_TLS_CA")
-	if c.Auth == "" {
-		c.Auth = KafkaAuthNone
+	if v := get("STREAMDLQ_KAFKA_TLS"); v != "" {
+		var err error
+		if c.TLS, err = strconv.ParseBool(v); err != nil {
+			errs = append(errs, fmt.Errorf("STREAMDLQ_KAFKA_TLS: %q is not true or false", v))
+		}
 	}
-	if c.Auth == KafkaAuthMTLS && !c.TLS {
+	if c.Auth == "" {
+		c.Auth = AuthNone
+	}
+	if c.Auth == AuthMTLS && !c.TLS {
 		errs = append(errs, fmt.Errorf("STREAMDLQ_KAFKA_AUTH=mtls needs STREAMDLQ_KAFKA_TLS on"))
 	}
-	if !slices.Contains(kafkaAuths, c.Auth) {
-		errs = append(errs, fmt.Errorf("STREAMDLQ_KAFKA_AUTH: %q is none of %v", c.Auth, kafkaAuths))
+	if !slices.Contains(auths, c.Auth) {
+		errs = append(errs, fmt.Errorf("STREAMDLQ_KAFKA_AUTH: %q is none of %v", c.Auth, auths))
 	}
-	if (c.Auth == KafkaAuthSCRAM512 || c.Auth == KafkaAuthSCRAM256 || c.Auth == KafkaAuthMTLS) && c.SecretARN == "" {
-		errs = append(errs, fmt.Errorf("STREAMDLQ_KAFKA_AUTH=%s: %s", c.Auth, kafkaSecretMissing))
+	if (c.Auth == AuthSCRAM512 || c.Auth == AuthSCRAM256 || c.Auth == AuthMTLS) && c.SecretARN == "" {
+		errs = append(errs, fmt.Errorf("STREAMDLQ_KAFKA_AUTH=%s: STREAMDLQ_KAFKA_SECRET_ARN is not set; it names the secret holding the credentials", c.Auth))
 	}
-	return errs
+	return c, errs
 }
 
-// clientOpts are the TLS and SASL options for a cluster in region.
-func (k *kafkaReaders) clientOpts(region string) ([]kgo.Opt, error) {
+// ClientOptions are the franz-go options for c: TLS and SASL. secrets serves SCRAM
+// and mutual TLS; creds and region (the cluster's) sign MSK IAM tokens.
+func ClientOptions(c ClientConfig, secrets SecretsAPI, creds aws.CredentialsProvider, region string) ([]kgo.Opt, error) {
+	a := &auth{cfg: c, secrets: secrets}
 	var opts []kgo.Opt
-	if k.cfg.TLS {
-		tc, err := k.tlsConfig()
+	if c.TLS {
+		tc, err := a.tlsConfig()
 		if err != nil {
 			return nil, err
 		}
 		opts = append(opts, kgo.DialTLSConfig(tc))
 	}
-	switch k.cfg.Auth {
-	case KafkaAuthSCRAM512:
-		opts = append(opts, kgo.SASL(scram.Sha512(k.scramAuth)))
-	case KafkaAuthSCRAM256:
-		opts = append(opts, kgo.SASL(scram.Sha256(k.scramAuth)))
-	case KafkaAuthMSKIAM:
+	switch c.Auth {
+	case AuthSCRAM512:
+		opts = append(opts, kgo.SASL(scram.Sha512(a.scramAuth)))
+	case AuthSCRAM256:
+		opts = append(opts, kgo.SASL(scram.Sha256(a.scramAuth)))
+	case AuthMSKIAM:
 		opts = append(opts, kgo.SASL(oauth.Oauth(func(ctx context.Context) (oauth.Auth, error) {
-			return mskIAMToken(ctx, region, k.creds)
+			return mskIAMToken(ctx, region, creds)
 		})))
 	}
 	return opts, nil
 }
 
+// auth reads credentials from Secrets Manager when a connection needs them.
+type auth struct {
+	cfg     ClientConfig
+	secrets SecretsAPI
+}
+
 // tlsConfig trusts the system roots plus, when STREAMDLQ_KAFKA_TLS_CA names a PEM
 // file, its certificates (a self-managed cluster's private CA).
-func (k *kafkaReaders) tlsConfig() (*tls.Config, error) {
+func (k *auth) tlsConfig() (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
-	if k.cfg.Auth == KafkaAuthMTLS {
+	if k.cfg.Auth == AuthMTLS {
 		tc.GetClientCertificate = k.clientCertificate
 	}
 	if k.cfg.CAFile == "" {
@@ -106,7 +139,7 @@ func (k *kafkaReaders) tlsConfig() (*tls.Config, error) {
 // scramAuth reads the SCRAM user from Secrets Manager at each authentication, so a
 // rotated secret is picked up by the next connection. The secret is the JSON that
 // Lambda's own Kafka event source mappings use: {"username": ..., "password": ...}.
-func (k *kafkaReaders) scramAuth(ctx context.Context) (scram.Auth, error) {
+func (k *auth) scramAuth(ctx context.Context) (scram.Auth, error) {
 	out, err := k.secrets.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &k.cfg.SecretARN})
 	if err != nil {
 		return scram.Auth{}, fmt.Errorf("get kafka secret %s: %w", k.cfg.SecretARN, err)
@@ -126,7 +159,7 @@ func (k *kafkaReaders) scramAuth(ctx context.Context) (scram.Auth, error) {
 // is the JSON Lambda's own Kafka mappings use for CLIENT_CERTIFICATE_TLS_AUTH:
 // {"certificate": PEM chain, "privateKey": unencrypted PKCS#8 PEM}. An encrypted key
 // (privateKeyPassword) is refused: Go's standard library does not decrypt PKCS#8.
-func (k *kafkaReaders) clientCertificate(info *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+func (k *auth) clientCertificate(info *tls.CertificateRequestInfo) (*tls.Certificate, error) {
 	out, err := k.secrets.GetSecretValue(info.Context(), &secretsmanager.GetSecretValueInput{SecretId: &k.cfg.SecretARN})
 	if err != nil {
 		return nil, fmt.Errorf("get kafka client certificate %s: %w", k.cfg.SecretARN, err)
