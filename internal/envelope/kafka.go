@@ -239,7 +239,9 @@ func (k *wireKafka) rangesInfo() ([]kafkaRange, *ParseError) {
 		return nil, bad("recordsInfo", "empty: no topic-partition named")
 	}
 	out := make([]kafkaRange, 0, len(k.RecordsInfo))
-	for key, w := range k.RecordsInfo {
+	// In key order, so that of several bad keys the same one is named every time.
+	for _, key := range slices.Sorted(maps.Keys(k.RecordsInfo)) {
+		w := k.RecordsInfo[key]
 		field := fmt.Sprintf("recordsInfo[%.64q]", key)
 		r, perr := newKafkaRange(key, w.First, w.Last)
 		if perr == nil {
