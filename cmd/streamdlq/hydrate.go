@@ -16,14 +16,19 @@ import (
 )
 
 var hydrateVars = map[string]string{
-	"STREAMDLQ_ALLOWED_STREAMS": "comma-separated stream ARN patterns that may be read (* wildcard); required",
-	"STREAMDLQ_ROLE_MAP":        "comma-separated ACCOUNT=ROLE_ARN to assume for other accounts' streams",
-	"STREAMDLQ_DEAGGREGATE":     "split KPL-aggregated Kinesis records (true/false)",
-	"STREAMDLQ_ARCHIVE_BUCKET":  "S3 bucket of the archive",
-	"STREAMDLQ_ARCHIVE_PREFIX":  "key prefix in the archive bucket",
-	"STREAMDLQ_DLQ_URL":         "URL of the SQS dead-letter queue",
-	"STREAMDLQ_EVENT_BUS":       "EventBridge bus to announce failures on (empty: none)",
-	"STREAMDLQ_KMS_KEY_ID":      "KMS key for SSE-KMS archive objects (empty: SSE-S3)",
+	"STREAMDLQ_ALLOWED_STREAMS":       "comma-separated stream ARN patterns that may be read (* wildcard); required",
+	"STREAMDLQ_ROLE_MAP":              "comma-separated ACCOUNT=ROLE_ARN to assume for other accounts' streams",
+	"STREAMDLQ_DEAGGREGATE":           "split KPL-aggregated Kinesis records (true/false)",
+	"STREAMDLQ_ARCHIVE_BUCKET":        "S3 bucket of the archive",
+	"STREAMDLQ_ARCHIVE_PREFIX":        "key prefix in the archive bucket",
+	"STREAMDLQ_DLQ_URL":               "URL of the SQS dead-letter queue",
+	"STREAMDLQ_EVENT_BUS":             "EventBridge bus to announce failures on (empty: none)",
+	"STREAMDLQ_KMS_KEY_ID":            "KMS key for SSE-KMS archive objects (empty: SSE-S3)",
+	"STREAMDLQ_ALLOWED_KAFKA_SERVERS": "comma-separated host:port patterns (* wildcard) of Kafka bootstrap servers that may be read",
+	"STREAMDLQ_KAFKA_TLS":             "connect to Kafka with TLS (true/false, default true)",
+	"STREAMDLQ_KAFKA_TLS_CA":          "PEM file of CA certificates trusted for Kafka besides the system roots",
+	"STREAMDLQ_KAFKA_AUTH":            "Kafka authentication: none, scram-sha-512, scram-sha-256, iam (MSK IAM) or mtls",
+	"STREAMDLQ_KAFKA_SECRET_ARN":      "Secrets Manager secret with the Kafka SCRAM user or client certificate",
 }
 
 func runHydrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {

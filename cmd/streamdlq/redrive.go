@@ -18,17 +18,22 @@ import (
 )
 
 var redriveVars = map[string]string{
-	"STREAMDLQ_DLQ_URL":           "URL of the SQS dead-letter queue to redrive from",
-	"STREAMDLQ_PARKING_QUEUE_URL": "parking queue for poison messages",
-	"STREAMDLQ_ARCHIVE_BUCKET":    "S3 bucket of the archive (claim checks, --from-archive)",
-	"STREAMDLQ_ARCHIVE_PREFIX":    "key prefix in the archive bucket",
-	"STREAMDLQ_REDRIVE_TARGETS":   "comma-separated PATTERN=TARGET routes (TARGET: kinesis, lambda:NAME, events:BUS, sqs:URL)",
-	"STREAMDLQ_REDRIVE_MAX_RATE":  "ceiling in records/s per target (Kinesis default: its open shards' capacity x share)",
-	"STREAMDLQ_REDRIVE_MAX_BYTES": "ceiling in bytes/s per target",
-	"STREAMDLQ_REDRIVE_SHARE":     "share of a Kinesis target's capacity to use, leaving the rest to live producers (default 0.5)",
-	"STREAMDLQ_MAX_RECEIVE_COUNT": "receives after which a failing message is parked (default 5)",
-	"STREAMDLQ_KMS_KEY_ID":        "KMS key for claim checks of replaced messages",
-	"STREAMDLQ_REDRIVE_RATE":      "starting rate in records/s (default: half the ceiling)",
+	"STREAMDLQ_DLQ_URL":               "URL of the SQS dead-letter queue to redrive from",
+	"STREAMDLQ_PARKING_QUEUE_URL":     "parking queue for poison messages",
+	"STREAMDLQ_ARCHIVE_BUCKET":        "S3 bucket of the archive (claim checks, --from-archive)",
+	"STREAMDLQ_ARCHIVE_PREFIX":        "key prefix in the archive bucket",
+	"STREAMDLQ_REDRIVE_TARGETS":       "comma-separated PATTERN=TARGET routes (TARGET: kinesis, lambda:NAME, events:BUS, sqs:URL, kafka, kafka:TOPIC)",
+	"STREAMDLQ_REDRIVE_MAX_RATE":      "ceiling in records/s per target (Kinesis default: its open shards' capacity x share)",
+	"STREAMDLQ_REDRIVE_MAX_BYTES":     "ceiling in bytes/s per target",
+	"STREAMDLQ_REDRIVE_SHARE":         "share of a Kinesis target's capacity to use, leaving the rest to live producers (default 0.5)",
+	"STREAMDLQ_MAX_RECEIVE_COUNT":     "receives after which a failing message is parked (default 5)",
+	"STREAMDLQ_KMS_KEY_ID":            "KMS key for claim checks of replaced messages",
+	"STREAMDLQ_REDRIVE_RATE":          "starting rate in records/s (default: half the ceiling)",
+	"STREAMDLQ_REDRIVE_KAFKA_BROKERS": "bootstrap servers (host:port,...) of the cluster kafka and kafka:TOPIC targets produce to",
+	"STREAMDLQ_KAFKA_TLS":             "connect to Kafka with TLS (true/false, default true)",
+	"STREAMDLQ_KAFKA_TLS_CA":          "PEM file of CA certificates trusted for Kafka besides the system roots",
+	"STREAMDLQ_KAFKA_AUTH":            "Kafka authentication: none, scram-sha-512, scram-sha-256, iam (MSK IAM) or mtls",
+	"STREAMDLQ_KAFKA_SECRET_ARN":      "Secrets Manager secret with the Kafka SCRAM user or client certificate",
 }
 
 func runRedrive(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -37,7 +42,7 @@ func runRedrive(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fromArchive := fs.String("from-archive", "", "redrive from the archive instead: s3://BUCKET[/PREFIX]")
 	since := fs.String("since", "", "with --from-archive: first day (YYYY-MM-DD, UTC) of the failures")
 	until := fs.String("until", "", "with --from-archive: last day (YYYY-MM-DD, UTC)")
-	to := fs.String("to", "", "send every failure here: kinesis (its source stream), lambda:NAME, events:BUS or sqs:URL")
+	to := fs.String("to", "", "send every failure here: kinesis (its source stream), lambda:NAME, events:BUS, sqs:URL, kafka (its source topic) or kafka:TOPIC")
 	rate := fs.Float64("rate", 0, "starting rate in records/s")
 	streamFilter := fs.String("stream", "", "only failures of streams matching this glob (name or ARN)")
 	shard := fs.String("shard", "", "only failures of this shard")
