@@ -16,8 +16,10 @@ import (
 // lambdaMaxPayload is Lambda's synchronous invocation payload limit (6 MB).
 const lambdaMaxPayload = 6 << 20
 
-// eventOverhead is the size of {"Records":[]} around the records.
-const eventOverhead = len(`{"Records":[]}`)
+// eventOverhead bounds what an event adds around its records: {"Records":[]}, or a
+// Kafka event's head (source, cluster ARN, bootstrap servers, "<topic>-<partition>"),
+// which kafkaHeadMax caps.
+const eventOverhead = kafkaHeadMax
 
 type invokeAPI interface {
 	Invoke(ctx context.Context, in *lambda.InvokeInput, optFns ...func(*lambda.Options)) (*lambda.InvokeOutput, error)

@@ -10,6 +10,10 @@ import (
 	"github.com/streamdlq/streamdlq/archive"
 )
 
+// kafkaHeadMax caps a Kafka event's head; a longer one (thousands of bootstrap
+// servers) is cut to the cluster ARN alone.
+const kafkaHeadMax = 8 << 10
+
 // Event sources of Lambda's Kafka events.
 const (
 	eventSourceMSK         = "aws:kafka"
@@ -36,6 +40,9 @@ func (t *LambdaTarget) rememberKafka(from Origin, rec *events.KafkaRecord) strin
 	}
 	if head.EventSourceARN != "" {
 		head.EventSource = eventSourceMSK
+	}
+	if len(head.EventSourceARN)+len(head.BootstrapServers)+len(head.key) > kafkaHeadMax-256 {
+		head.BootstrapServers = ""
 	}
 	key := head.EventSourceARN + "|" + head.BootstrapServers + "|" + head.key
 	t.kafkaHeads.Store(key, head)

@@ -52,7 +52,7 @@ func runRedrive(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	env := newEnvFlags(fs, redriveVars)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: streamdlq redrive [--from-queue URL | --from-archive s3://BUCKET/PREFIX --since DAY --until DAY]\n                        [--to kinesis|lambda:NAME|events:BUS|sqs:URL] [--rate N] [--dry-run]\n\nReplays failures to their targets under throttle awareness; a DLQ message is deleted only\nafter every record in it was delivered.\n\nflags:")
+		fmt.Fprintln(stderr, "usage: streamdlq redrive [--from-queue URL | --from-archive s3://BUCKET/PREFIX --since DAY --until DAY]\n                        [--to kinesis|lambda:NAME|events:BUS|sqs:URL|kafka|kafka:TOPIC] [--rate N] [--dry-run]\n\nReplays failures to their targets under throttle awareness; a DLQ message is deleted only\nafter every record in it was delivered.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args, stderr, 0); err != nil {
