@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -223,7 +224,8 @@ func (e *env) readStream(t testing.TB, arn string) []written {
 	return out
 }
 
-var failureSeq int
+// failureSeq numbers failures across parallel subtests.
+var failureSeq atomic.Int64
 
 // kinesisDocs builds n failures of size records each, each from its own shard,
 // with partition keys cycling over keys and data "f<i>/r<j>", as hydration leaves
@@ -231,11 +233,11 @@ var failureSeq int
 func kinesisDocs(streamARN string, n, size, keys int) []*archive.Document {
 	var docs []*archive.Document
 	for f := range n {
-		failureSeq++
-		first := failureSeq * 1000
+		seq := int(failureSeq.Add(1))
+		first := seq * 1000
 		doc := newDoc("kinesis", streamARN, first, size)
 		for r := range size {
-			rec := kinesisRecord(streamARN, fmt.Sprintf("key-%d", (f*size+r)%keys), first+r, fmt.Appendf(nil, "f%d/r%03d", failureSeq, r))
+			rec := kinesisRecord(streamARN, fmt.Sprintf("key-%d", (f*size+r)%keys), first+r, fmt.Appendf(nil, "f%d/r%03d", seq, r))
 			doc.Records = append(doc.Records, rec)
 		}
 		docs = append(docs, doc)
@@ -247,13 +249,13 @@ func kinesisDocs(streamARN string, n, size, keys int) []*archive.Document {
 func dynamoDocs(streamARN string, n, size int) []*archive.Document {
 	var docs []*archive.Document
 	for range n {
-		failureSeq++
-		first := failureSeq * 1000
+		seq := int(failureSeq.Add(1))
+		first := seq * 1000
 		doc := newDoc("dynamodb", streamARN, first, size)
 		for r := range size {
 			s := fmt.Sprintf("%021d", first+r)
 			doc.Records = append(doc.Records, batch.Record{DynamoDB: &events.DynamoDBEventRecord{
-				AWSRegion: "us-east-1", EventID: fmt.Sprintf("ev-%d-%d", failureSeq, r), EventName: "INSERT",
+				AWSRegion: "us-east-1", EventID: fmt.Sprintf("ev-%d-%d", seq, r), EventName: "INSERT",
 				EventSource: batch.EventSourceDynamoDB, EventSourceArn: streamARN, EventVersion: "1.1",
 				Change: events.DynamoDBStreamRecord{
 					Keys:           map[string]events.DynamoDBAttributeValue{"id": events.NewStringAttribute(s)},
