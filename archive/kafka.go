@@ -10,6 +10,9 @@ type KafkaHydration struct {
 	// Aborted counts the records of aborted transactions in the range, which are not
 	// returned (the consumer, reading committed, never saw them either).
 	Aborted int `json:"aborted"`
+	// FunctionARN is the consumer that failed (requestContext.functionArn), where
+	// redrive sends the records back by default.
+	FunctionARN string `json:"functionArn,omitempty"`
 }
 
 // streamOf is the key's stream segment: the Kafka topic, or the stream or table name

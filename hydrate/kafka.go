@@ -131,7 +131,7 @@ func (h *Hydrator) hydrateKafka(ctx context.Context, f *batch.Failure, allowed A
 	}
 	doc := &archive.Document{Failure: f.Raw, Hydration: h.summary(f)}
 	doc.Hydration.Kafka = &archive.KafkaHydration{Topic: kf.Topic, Partition: kf.Partition,
-		ClusterARN: kf.ClusterARN, BootstrapServers: kf.BootstrapServers}
+		ClusterARN: kf.ClusterARN, BootstrapServers: kf.BootstrapServers, FunctionARN: f.FunctionARN}
 	if f.Payload != nil {
 		return doc, h.kafkaFromPayload(doc, f)
 	}

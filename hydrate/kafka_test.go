@@ -118,7 +118,8 @@ func TestHandleKafkaEndToEnd(t *testing.T) {
 func checkKafkaDoc(t *testing.T, doc *archive.Document, topic string, p int) {
 	t.Helper()
 	hy := doc.Hydration
-	if hy.Status != archive.StatusComplete || hy.Source != "kafka" || hy.Expected != 5 || hy.Kafka == nil || hy.Kafka.Topic != topic || hy.Kafka.Partition != int32(p) {
+	if hy.Status != archive.StatusComplete || hy.Source != "kafka" || hy.Expected != 5 || hy.Kafka == nil || hy.Kafka.Topic != topic || hy.Kafka.Partition != int32(p) ||
+		hy.Kafka.FunctionARN != "arn:aws:lambda:us-east-1:123456789012:function:consumer" {
 		t.Errorf("partition %d: got hydration %+v (kafka %+v), want complete, 5 expected", p, hy, hy.Kafka)
 	}
 	var got []string

@@ -89,7 +89,11 @@ func TestRouteKafkaByTopic(t *testing.T) {
 		t.Fatal("validSpec: kafka specs judged wrongly")
 	}
 	if _, err := route(nil, h); !errors.Is(err, ErrNoRoute) {
-		t.Fatalf("got %v without routes, want ErrNoRoute", err)
+		t.Fatalf("got %v without routes or a consumer, want ErrNoRoute", err)
+	}
+	h.Kafka.FunctionARN = "arn:aws:lambda:us-east-1:123456789012:function:consumer:live"
+	if got, err := route(nil, h); err != nil || got != "lambda:"+h.Kafka.FunctionARN {
+		t.Fatalf("got %q, %v without routes; want the failed consumer", got, err)
 	}
 	if !(Filter{Streams: []string{"orders"}}).matches(h) || (Filter{Streams: []string{"payments"}}).matches(h) {
 		t.Fatal("filter by topic: got the wrong selection")

@@ -63,9 +63,9 @@ func validSpec(spec string) error {
 	return fmt.Errorf("target %q is not kinesis, kinesis:ARN, lambda:NAME, events:BUS, sqs:URL, kafka or kafka:TOPIC", spec)
 }
 
-// ErrNoRoute: a DynamoDB stream or a Kafka topic has no route; the only replays are
-// to a function, a bus or a queue, which must be chosen.
-var ErrNoRoute = errors.New("redrive: no route for this stream (DynamoDB and Kafka sources need one, e.g. lambda:NAME)")
+// ErrNoRoute: a DynamoDB stream (or a Kafka failure that names no consumer) has no
+// route; the only replays are to a function, a bus or a queue, which must be chosen.
+var ErrNoRoute = errors.New("redrive: no route for this stream (DynamoDB sources need one, e.g. lambda:NAME)")
 
 // streamName is what routes and filters match besides the ARN: the stream or table
 // name, or a Kafka failure's topic.
@@ -85,8 +85,12 @@ func route(routes []Route, h archive.Hydration) (string, error) {
 			return resolveSpec(r.Target, h), nil
 		}
 	}
-	if h.Source == "kinesis" {
+	switch {
+	case h.Source == "kinesis":
 		return resolveSpec(SpecSource, h), nil
+	case h.Kafka != nil && h.Kafka.FunctionARN != "":
+		// The failed consumer, in the Kafka event shape its mapping sends.
+		return PrefixLambda + h.Kafka.FunctionARN, nil
 	}
 	return "", ErrNoRoute
 }
