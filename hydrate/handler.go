@@ -92,7 +92,7 @@ func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) (any, err
 		log.Error().Err(err).Str("errorType", errorType(err)).Msg("input refused")
 		return nil, err
 	}
-	resp, sqsFailures, errs := h.items(ctx, in.Items, h.allowlist(ctx))
+	resp, sqsFailures, errs := h.items(ctx, h.expand(ctx, in.Items), h.allowlist(ctx))
 	if in.Kind == envelope.KindSQS {
 		return events.SQSEventResponse{BatchItemFailures: sqsFailures}, nil
 	}
@@ -122,7 +122,10 @@ func (h *Handler) items(ctx context.Context, items []envelope.Item, allowed Allo
 		resp.Outcomes = append(resp.Outcomes, o)
 		if err != nil {
 			errs = append(errs, err)
-			failed = append(failed, events.SQSBatchItemFailure{ItemIdentifier: it.ID})
+			// The ranges of one message are adjacent items under its ID: hand it back once.
+			if n := len(failed); n == 0 || failed[n-1].ItemIdentifier != it.ID {
+				failed = append(failed, events.SQSBatchItemFailure{ItemIdentifier: it.ID})
+			}
 		}
 	}
 	return resp, failed, errs
@@ -192,18 +195,11 @@ func (h *Handler) run(ctx context.Context, it envelope.Item, allowed Allowlist) 
 	if it.Err != nil {
 		return nil, nil, it.Err
 	}
-	f := it.Failure
-	if it.Object != nil {
-		var err error
-		if f, err = h.fetch(ctx, it); err != nil {
-			return nil, nil, err
-		}
-	}
-	prior, err := h.prior(ctx, f, allowed)
+	prior, err := h.prior(ctx, it.Failure, allowed)
 	if err != nil {
 		return nil, nil, err
 	}
-	doc, err := h.hydrator.Resume(ctx, f, allowed, prior)
+	doc, err := h.hydrator.Resume(ctx, it.Failure, allowed, prior)
 	if err != nil {
 		return doc, nil, err
 	}
@@ -226,8 +222,33 @@ func (h *Handler) prior(ctx context.Context, f *batch.Failure, allowed Allowlist
 	return h.capture.Incomplete(ctx, h.hydrator.summary(f))
 }
 
+// expand gives every range its own item: an S3 object's record is fetched and
+// parsed, and a record naming several ranges (a Kafka batch over several
+// topic-partitions) becomes one item per range, under the same ID.
+func (h *Handler) expand(ctx context.Context, items []envelope.Item) []envelope.Item {
+	out := make([]envelope.Item, 0, len(items))
+	for _, it := range items {
+		fs := it.Failures
+		if it.Object != nil {
+			var err error
+			if fs, err = h.fetch(ctx, it); err != nil {
+				out = append(out, envelope.Item{ID: it.ID, Err: err})
+				continue
+			}
+		}
+		if len(fs) == 0 {
+			out = append(out, it)
+			continue
+		}
+		for _, f := range fs {
+			out = append(out, envelope.Item{ID: it.ID, Failure: f, Failures: []*batch.Failure{f}})
+		}
+	}
+	return out
+}
+
 // fetch reads an S3 on-failure destination object and parses it.
-func (h *Handler) fetch(ctx context.Context, it envelope.Item) (*batch.Failure, error) {
+func (h *Handler) fetch(ctx context.Context, it envelope.Item) ([]*batch.Failure, error) {
 	ref := it.Object
 	out, err := h.objects.GetObject(ctx, &s3.GetObjectInput{Bucket: &ref.Bucket, Key: &ref.Key})
 	if err != nil {
@@ -241,7 +262,7 @@ func (h *Handler) fetch(ctx context.Context, it envelope.Item) (*batch.Failure, 
 	if len(body) > envelope.MaxObjectSize {
 		return nil, &envelope.ParseError{MessageID: it.ID, Field: "object", Err: fmt.Errorf("larger than %d bytes", envelope.MaxObjectSize)}
 	}
-	return envelope.ParseRecord(body, it.ID)
+	return envelope.ParseRecords(body, it.ID)
 }
 
 // allowlist is the configured allowlist or, when none is, the streams of the
