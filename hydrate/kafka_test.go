@@ -23,7 +23,10 @@ import (
 	"github.com/streamdlq/streamdlq/internal/testkit/onfailure"
 )
 
-const kafkaQueueARN = "arn:aws:sqs:us-east-1:000000000000:streamdlq-on-failure"
+const (
+	kafkaQueueARN = "arn:aws:sqs:us-east-1:000000000000:streamdlq-on-failure"
+	kafkaConsumer = "arn:aws:lambda:us-east-1:123456789012:function:consumer"
+)
 
 // kafkaTopic creates a topic of partitions on the local broker and writes n records
 // with values p<partition>-<i> to each partition.
@@ -61,7 +64,7 @@ func kafkaFailure(topic string, brokers []string, partitions int32, first, last,
 		}
 	}
 	b, _ := json.Marshal(map[string]any{
-		"requestContext": map[string]any{"requestId": "req-" + topic, "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:consumer",
+		"requestContext": map[string]any{"requestId": "req-" + topic, "functionArn": kafkaConsumer,
 			"condition": "RetryAttemptsExhausted", "approximateInvokeCount": 3},
 		"version": "1.0", "timestamp": "2026-12-01T10:00:05.000Z",
 		"KafkaBatchInfo": map[string]any{"batchSize": batchSize, "bootstrapServers": strings.Join(brokers, ","), "payloadSize": 100, "recordsInfo": info},
@@ -96,9 +99,12 @@ func TestHandleKafkaEndToEnd(t *testing.T) {
 		keys = append(keys, *o.Key)
 	}
 	sort.Strings(keys)
+	// The consumer is in the key as for the streams: two functions failing on one
+	// range are two failures.
+	consumer := archive.ConsumerID(kafkaConsumer)
 	want := []string{
-		"failures/source=kafka/stream=" + topic + "/dt=2026-12-01/0/3-7.jsonl.gz",
-		"failures/source=kafka/stream=" + topic + "/dt=2026-12-01/1/3-7.jsonl.gz",
+		"failures/source=kafka/stream=" + topic + "/dt=2026-12-01/0/3-7." + consumer + ".jsonl.gz",
+		"failures/source=kafka/stream=" + topic + "/dt=2026-12-01/1/3-7." + consumer + ".jsonl.gz",
 	}
 	if fmt.Sprint(keys) != fmt.Sprint(want) {
 		t.Fatalf("got archive keys %v, want %v", keys, want)
@@ -115,11 +121,78 @@ func TestHandleKafkaEndToEnd(t *testing.T) {
 	}
 }
 
+// TestHandleKafkaIncompleteThenSuperseded: offsets past the partition's end are a
+// transient gap, so the capture is incomplete: archived, not queued, the message handed
+// back. Once the records exist, the next delivery reads the range again and supersedes
+// the archived capture; the DLQ gets one message with every record.
+func TestHandleKafkaIncompleteThenSuperseded(t *testing.T) {
+	e := newEnv(t, nil)
+	brokers := testkit.KafkaBrokers(t)
+	topic := kafkaTopic(t, brokers, 1, 10)
+	c := e.config()
+	c.Kafka = hydrate.KafkaConfig{Servers: []string{"127.0.0.1:*"}}
+	h := hydrate.NewFromConfig(e.cfg, c, false)
+	ctx := context.Background()
+	event := onfailure.SQSEvent(kafkaQueueARN, kafkaFailure(topic, brokers, 1, 5, 12, 8))
+
+	resp, err := h.Handle(ctx, event)
+	if r, ok := resp.(events.SQSEventResponse); err != nil || !ok || len(r.BatchItemFailures) != 1 {
+		t.Fatalf("got %+v, %v; want the message handed back", resp, err)
+	}
+	key := "failures/source=kafka/stream=" + topic + "/dt=2026-12-01/0/5-12." + archive.ConsumerID(kafkaConsumer) + ".jsonl.gz"
+	doc, err := e.archive().Get(ctx, key)
+	if err != nil {
+		t.Fatalf("get %s: %v", key, err)
+	}
+	if g := doc.Hydration.Gaps; doc.Hydration.Status != archive.StatusIncomplete || len(doc.Records) != 5 || len(g) != 1 || g[0].From != "10" || g[0].Final() {
+		t.Fatalf("got %s with %d records and gaps %+v, want incomplete: 5 records, a transient gap from 10", doc.Hydration.Status, len(doc.Records), g)
+	}
+	if n := queueDepth(t, e.sqs, e.dlqURL); n != 0 {
+		t.Fatalf("DLQ holds %d messages after an incomplete capture, want 0", n)
+	}
+
+	produce(t, brokers, topic, "late-10", "late-11", "late-12")
+	if resp, err = h.Handle(ctx, event); err != nil || len(resp.(events.SQSEventResponse).BatchItemFailures) != 0 {
+		t.Fatalf("retry: got %+v, %v; want it captured", resp, err)
+	}
+	if doc, err = e.archive().Get(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Hydration.Status != archive.StatusComplete || len(doc.Records) != 8 || len(doc.Hydration.Gaps) != 0 {
+		t.Fatalf("got %s with %d records and gaps %+v, want complete with offsets 5..12", doc.Hydration.Status, len(doc.Records), doc.Hydration.Gaps)
+	}
+	for i, r := range doc.Records {
+		if r.Kafka.Offset != int64(5+i) {
+			t.Fatalf("record %d has offset %d, want %d", i, r.Kafka.Offset, 5+i)
+		}
+	}
+	if n := queueDepth(t, e.sqs, e.dlqURL); n != 1 {
+		t.Errorf("DLQ holds %d messages, want 1", n)
+	}
+}
+
+// produce appends values to partition 0 of topic.
+func produce(t *testing.T, brokers []string, topic string, values ...string) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var recs []*kgo.Record
+	for _, v := range values {
+		recs = append(recs, &kgo.Record{Topic: topic, Partition: 0, Value: []byte(v)})
+	}
+	if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func checkKafkaDoc(t *testing.T, doc *archive.Document, topic string, p int) {
 	t.Helper()
 	hy := doc.Hydration
 	if hy.Status != archive.StatusComplete || hy.Source != "kafka" || hy.Expected != 5 || hy.Kafka == nil || hy.Kafka.Topic != topic || hy.Kafka.Partition != int32(p) ||
-		hy.Kafka.FunctionARN != "arn:aws:lambda:us-east-1:123456789012:function:consumer" {
+		hy.Kafka.FunctionARN != kafkaConsumer {
 		t.Errorf("partition %d: got hydration %+v (kafka %+v), want complete, 5 expected", p, hy, hy.Kafka)
 	}
 	var got []string
