@@ -12,7 +12,7 @@ const (
 	// StatusComplete: every record of the range was read and the count matches batchSize.
 	StatusComplete = "complete"
 	// StatusPartial: part of the range is proven gone from the stream (only final
-	// gaps: trimmed, shard-ended); Gaps say which. The capture is complete.
+	// gaps: trimmed, compacted, shard-ended); Gaps say which. The capture is complete.
 	StatusPartial = "partial"
 	// StatusIncomplete: part of the range could not be read but may still be in the
 	// stream (a transient gap). Such an object is never queued; a later attempt
