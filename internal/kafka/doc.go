@@ -23,13 +23,15 @@
 //
 // # Gaps and skipped records
 //
-//   - trimmed: offsets below the partition's log start offset (retention, or
-//     DeleteRecords). The broker answers OFFSET_OUT_OF_RANGE; one ListOffsets request
-//     finds the log start, and the read continues there.
-//   - compacted: offsets inside the range that the log no longer holds, read around;
-//     one gap per run of missing offsets.
-//   - unreadable: offsets at or past the partition's end (a recreated topic) or in a
-//     transaction still open (past the last stable offset), or what a deadline left.
+//   - trimmed (final, batch.Gap.Final): offsets below the partition's log start
+//     offset (retention, or DeleteRecords). The broker answers OFFSET_OUT_OF_RANGE;
+//     one ListOffsets request finds the log start, and the read continues there.
+//   - compacted (final): offsets inside the range that the log no longer holds, read
+//     around; one gap per run of missing offsets. Only offsets below one the fetch
+//     returned are named so, which proves the log has passed them for good.
+//   - unreadable (transient): offsets at or past the partition's end (a recreated
+//     topic) or in a transaction still open (past the last stable offset), or what a
+//     deadline left; a later attempt may read them.
 //
 // Records of aborted transactions are not returned; Result.Aborted counts them.
 // Transaction markers (control records) take an offset each and are neither records
@@ -37,8 +39,9 @@
 //
 // # Reaching a cluster
 //
-// ClientOptions turns a ClientConfig (STREAMDLQ_KAFKA_TLS, _TLS_CA, _AUTH,
-// _SECRET_ARN; LoadClientConfig) into franz-go options: TLS (system roots plus an
+// ClientOptions turns a ClientConfig (settings.KafkaTLS, KafkaTLSCA, KafkaAuth,
+// KafkaSecretARN, read by LoadClientConfig through a settings.Loader) into franz-go
+// options: TLS (system roots plus an
 // optional CA file), SASL/SCRAM-SHA-512 or -256 and mutual TLS with credentials from
 // Secrets Manager in the shapes Lambda's Kafka mappings use (read at each
 // authentication, so rotation is picked up), or MSK IAM (SASL/OAUTHBEARER tokens
