@@ -12,7 +12,7 @@ const (
 	// StatusComplete: every record of the range was read and the count matches batchSize.
 	StatusComplete = "complete"
 	// StatusPartial: part of the range is proven gone from the stream (only final
-	// gaps: trimmed, shard-ended); Gaps say which. The capture is complete.
+	// gaps: trimmed, compacted, shard-ended); Gaps say which. The capture is complete.
 	StatusPartial = "partial"
 	// StatusIncomplete: part of the range could not be read but may still be in the
 	// stream (a transient gap). Such an object is never queued; a later attempt
@@ -38,7 +38,7 @@ type Document struct {
 // Hydration summarises how the records were read back.
 type Hydration struct {
 	Status string `json:"status"`
-	// Source is "kinesis" or "dynamodb"; StreamARN, ShardID, Start and End repeat the
+	// Source is "kinesis", "dynamodb" or "kafka"; StreamARN, ShardID, Start and End repeat the
 	// failure's range so readers need not parse Failure.
 	Source    string `json:"source"`
 	StreamARN string `json:"streamArn"`
@@ -62,6 +62,9 @@ type Hydration struct {
 	// From says where the records came from: "stream" (read back by shard iterator)
 	// or "s3-payload" (carried by an S3 on-failure destination object).
 	From string `json:"from"`
+	// Kafka is set for source kafka: ShardID is then the partition, Start and End the
+	// offsets, StreamARN the MSK cluster ARN (empty for self-managed Kafka).
+	Kafka *KafkaHydration `json:"kafka,omitempty"`
 }
 
 // Complete reports whether the capture is complete: no gap is left whose records may

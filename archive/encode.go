@@ -117,7 +117,7 @@ func (p *pieces) trailer(b []byte) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-var errEmptyRecord = errors.New("record is neither Kinesis nor DynamoDB")
+var errEmptyRecord = errors.New("record is neither Kinesis, DynamoDB nor Kafka")
 
 // record appends r exactly as batch.Record.MarshalJSON would.
 func (p *pieces) record(b []byte, r *batch.Record) ([]byte, error) {
@@ -130,6 +130,12 @@ func (p *pieces) record(b []byte, r *batch.Record) ([]byte, error) {
 			return b, fmt.Errorf("encode record %d: %w", p.next, err)
 		}
 		return b, nil
+	case r.Kafka != nil:
+		kb, err := json.Marshal(r.Kafka)
+		if err != nil {
+			return b, fmt.Errorf("encode record %d: %w", p.next, err)
+		}
+		return append(b, kb...), nil
 	}
 	return b, fmt.Errorf("encode record %d: %w", p.next, errEmptyRecord)
 }

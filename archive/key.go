@@ -23,6 +23,9 @@ const (
 //
 //	<prefix>/source=<source>/stream=<name>/dt=<YYYY-MM-DD>/<shardId>/<start>-<end>.<consumer>.jsonl.gz
 //
+// For Kafka: source=kafka/stream=<topic>/dt=.../<partition>/<first>-<last>.<consumer>.jsonl.gz,
+// the consumer being the function of requestContext.functionArn as for the streams.
+//
 // It depends only on the failure (never on when or how it was hydrated), so a
 // duplicate delivery of the same on-failure record maps to the same object. The name
 // is the Kinesis stream name or the DynamoDB table name; the date is FirstArrival in
@@ -35,7 +38,7 @@ func Key(h Hydration, prefix string) string {
 		b.WriteString(p)
 		b.WriteByte('/')
 	}
-	b.WriteString(partitionPath(h.Source, StreamName(h.StreamARN), h.FirstArrival.UTC().Format(dateLayout)))
+	b.WriteString(partitionPath(h.Source, streamOf(h), h.FirstArrival.UTC().Format(dateLayout)))
 	b.WriteString(safeSegment(h.ShardID))
 	b.WriteByte('/')
 	b.WriteString(safeSegment(h.Start))

@@ -30,11 +30,12 @@ func ParseAllowlist(s string) (Allowlist, error) {
 }
 
 // SameAccount is the allowlist a Lambda function uses when none is configured: the
-// Kinesis and DynamoDB streams of its own account and region.
+// Kinesis and DynamoDB streams and the MSK clusters of its own account and region.
 func SameAccount(partition, region, account string) Allowlist {
 	return Allowlist{patterns: []string{
 		fmt.Sprintf("arn:%s:kinesis:%s:%s:stream/*", partition, region, account),
 		fmt.Sprintf("arn:%s:dynamodb:%s:%s:table/*/stream/*", partition, region, account),
+		fmt.Sprintf("arn:%s:kafka:%s:%s:cluster/*", partition, region, account),
 	}}
 }
 

@@ -37,6 +37,9 @@ type Config struct {
 	// ParkingQueueURL is STREAMDLQ_PARKING_QUEUE_URL: where rehydration parks what it
 	// gives up on (past retention, refused); empty: such messages stay on the queue.
 	ParkingQueueURL string
+
+	// Kafka is STREAMDLQ_ALLOWED_KAFKA_SERVERS and the Kafka client settings.
+	Kafka KafkaConfig
 }
 
 // LoadConfig reads the configuration through lookup (os.LookupEnv in main). With
@@ -62,6 +65,7 @@ func LoadConfig(lookup func(string) (string, bool), capture bool) (Config, error
 	c.KMSKeyID = l.String(settings.KMSKeyID)
 	c.FailureQueueURL = l.String(settings.FailureQueueURL)
 	c.ParkingQueueURL = l.String(settings.ParkingQueueURL)
+	c.Kafka = loadKafkaConfig(l)
 	destination := l.String
 	if capture {
 		destination = l.Required

@@ -1,7 +1,14 @@
 // Package hydrate turns on-failure records into hydrated failures: it reads the records
-// an on-failure record names back from their Kinesis or DynamoDB stream (or takes them
-// from an S3 on-failure object), and hands the result to Capture, which archives it to
-// S3, queues it on the SQS DLQ and announces it on EventBridge.
+// an on-failure record names back from their Kinesis or DynamoDB stream or Kafka topic
+// (or takes them from an S3 on-failure object), and hands the result to Capture, which
+// archives it to S3, queues it on the SQS DLQ and announces it on EventBridge.
+//
+// A Kafka on-failure record (Amazon MSK or self-managed) may name several
+// topic-partitions: each is its own item, failure and capture, under the message's ID
+// (kafka.go). It is allowed by cluster ARN and bootstrap servers, vouched for by the
+// consumer's mapping (for self-managed Kafka: a mapping of the function with no source
+// ARN), read committed by direct assignment, and captured like a stream's failure: the
+// consumer in its key, superseded while incomplete; a retry reads the whole range.
 //
 // Before reading, a failure must be vouched for by an event source mapping of its
 // function that sends failures to this stack (mapping.go), and an S3 object's payload
@@ -15,9 +22,10 @@
 // mapping vouches for, an *envelope.ParseError for bad input (an S3 payload record
 // that is not the failure's included), and otherwise only transient errors worth
 // retrying. What the stream could not give is a gap in the document, never an error:
-// a final gap (batch.Gap.Final: trimmed, shard-ended) for records proven gone, a
-// transient one for everything else (access or KMS denied, throttled, deadline, short
-// read, stream not found), which makes the document incomplete.
+// a final gap (batch.Gap.Final: trimmed, compacted, shard-ended) for records proven
+// gone, a transient one for everything else (access or KMS denied, throttled,
+// deadline, short read, stream or topic not found), which makes the document
+// incomplete.
 //
 // Capture.Run queues and announces only complete captures (final gaps allowed). An
 // incomplete one is archived (StatusIncomplete), so what was read is kept at once,

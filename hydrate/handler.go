@@ -102,30 +102,54 @@ func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) (any, err
 	return resp, errors.Join(errs...)
 }
 
-// items processes the items in turn, each with the whole time left; after the first,
-// one with less time left than an item needs is handed back unstarted.
+// items processes the items in turn, each range with the whole time left; after the
+// first, one with less time left than an item needs is handed back unstarted. An
+// item's S3 object is fetched, and its Kafka record split into topic-partitions, only
+// when it comes up, so that an invocation holds one object's records at a time.
 func (h *Handler) items(ctx context.Context, items []envelope.Item, allowed Allowlist) (Response, []events.SQSBatchItemFailure, []error) {
 	var resp Response
 	var failed []events.SQSBatchItemFailure
 	var errs []error
-	var longest time.Duration
-	for i, it := range items {
-		var o Outcome
-		var err error
-		if need := max(longest, h.opts.ItemTime); i > 0 && !hasTime(ctx, need) {
-			o, err = deferItem(ctx, it, need)
-		} else {
-			start := h.opts.Clock.Now()
-			o, err = h.process(ctx, it, allowed)
-			longest = max(longest, h.opts.Clock.Now().Sub(start))
+	p := pacer{h: h}
+	for _, item := range items {
+		ranges := []envelope.Item{item}
+		if p.started == 0 || hasTime(ctx, p.need()) {
+			ranges = h.expand(ctx, item)
 		}
-		resp.Outcomes = append(resp.Outcomes, o)
-		if err != nil {
-			errs = append(errs, err)
-			failed = append(failed, events.SQSBatchItemFailure{ItemIdentifier: it.ID})
+		for _, it := range ranges {
+			o, err := p.take(ctx, it, allowed)
+			resp.Outcomes = append(resp.Outcomes, o)
+			if err != nil {
+				errs = append(errs, err)
+				// The ranges of one message share its ID: hand it back once.
+				if n := len(failed); n == 0 || failed[n-1].ItemIdentifier != it.ID {
+					failed = append(failed, events.SQSBatchItemFailure{ItemIdentifier: it.ID})
+				}
+			}
 		}
 	}
 	return resp, failed, errs
+}
+
+// pacer starts items while there is time for them: the first always, each later one
+// only with at least the longest item so far (or ItemTime) left.
+type pacer struct {
+	h       *Handler
+	started int
+	longest time.Duration
+}
+
+func (p *pacer) need() time.Duration { return max(p.longest, p.h.opts.ItemTime) }
+
+func (p *pacer) take(ctx context.Context, it envelope.Item, allowed Allowlist) (Outcome, error) {
+	if need := p.need(); p.started > 0 && !hasTime(ctx, need) {
+		return deferItem(ctx, it, need)
+	}
+	p.started++
+	start := p.h.opts.Clock.Now()
+	o, err := p.h.process(ctx, it, allowed)
+	p.longest = max(p.longest, p.h.opts.Clock.Now().Sub(start))
+	return o, err
 }
 
 // DeferredError reports an input item handed back without being started: the time
@@ -192,18 +216,11 @@ func (h *Handler) run(ctx context.Context, it envelope.Item, allowed Allowlist) 
 	if it.Err != nil {
 		return nil, nil, it.Err
 	}
-	f := it.Failure
-	if it.Object != nil {
-		var err error
-		if f, err = h.fetch(ctx, it); err != nil {
-			return nil, nil, err
-		}
-	}
-	prior, err := h.prior(ctx, f, allowed)
+	prior, err := h.prior(ctx, it.Failure, allowed)
 	if err != nil {
 		return nil, nil, err
 	}
-	doc, err := h.hydrator.Resume(ctx, f, allowed, prior)
+	doc, err := h.hydrator.Resume(ctx, it.Failure, allowed, prior)
 	if err != nil {
 		return doc, nil, err
 	}
@@ -226,8 +243,29 @@ func (h *Handler) prior(ctx context.Context, f *batch.Failure, allowed Allowlist
 	return h.capture.Incomplete(ctx, h.hydrator.summary(f))
 }
 
+// expand gives every range of an item its own item: an S3 object's record is fetched
+// and parsed, and a record naming several ranges (a Kafka batch over several
+// topic-partitions) becomes one item per range, under the same ID.
+func (h *Handler) expand(ctx context.Context, it envelope.Item) []envelope.Item {
+	fs := it.Failures
+	if it.Object != nil {
+		var err error
+		if fs, err = h.fetch(ctx, it); err != nil {
+			return []envelope.Item{{ID: it.ID, Err: err}}
+		}
+	}
+	if len(fs) == 0 {
+		return []envelope.Item{it}
+	}
+	out := make([]envelope.Item, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, envelope.Item{ID: it.ID, Failure: f, Failures: []*batch.Failure{f}})
+	}
+	return out
+}
+
 // fetch reads an S3 on-failure destination object and parses it.
-func (h *Handler) fetch(ctx context.Context, it envelope.Item) (*batch.Failure, error) {
+func (h *Handler) fetch(ctx context.Context, it envelope.Item) ([]*batch.Failure, error) {
 	ref := it.Object
 	out, err := h.objects.GetObject(ctx, &s3.GetObjectInput{Bucket: &ref.Bucket, Key: &ref.Key})
 	if err != nil {
@@ -241,7 +279,7 @@ func (h *Handler) fetch(ctx context.Context, it envelope.Item) (*batch.Failure, 
 	if len(body) > envelope.MaxObjectSize {
 		return nil, &envelope.ParseError{MessageID: it.ID, Field: "object", Err: fmt.Errorf("larger than %d bytes", envelope.MaxObjectSize)}
 	}
-	return envelope.ParseRecord(body, it.ID)
+	return envelope.ParseRecords(body, it.ID)
 }
 
 // allowlist is the configured allowlist or, when none is, the streams of the

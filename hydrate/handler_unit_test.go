@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -212,5 +213,54 @@ func TestHandleCapturesOnceThroughClients(t *testing.T) {
 	}
 	if want := []string{hydrate.DetailHydrated, hydrate.DetailHydrated}; !slices.Equal(bus.detailTypes, want) {
 		t.Errorf("events: got %v, want %v (all 500 records read: hydrated, announced on each delivery)", bus.detailTypes, want)
+	}
+}
+
+// countingS3 counts GetObject calls on an in-memory S3.
+type countingS3 struct {
+	*testkit.MemS3
+	gets atomic.Int32
+}
+
+func (c *countingS3) GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	c.gets.Add(1)
+	return c.MemS3.GetObject(ctx, in, optFns...)
+}
+
+// An S3 on-failure object is fetched only when its item comes up: one handed back
+// unstarted for want of time is never read, so an invocation never holds the
+// records of objects it will not hydrate.
+func TestHandleFetchesObjectsOnlyWhenStarted(t *testing.T) {
+	b, err := os.ReadFile("../internal/envelope/testdata/s3-onfailure-notification.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev map[string][]map[string]any
+	if err := json.Unmarshal(b, &ev); err != nil {
+		t.Fatal(err)
+	}
+	second := map[string]any{}
+	for k, v := range ev["Records"][0] {
+		second[k] = v
+	}
+	second["s3"] = map[string]any{"bucket": map[string]any{"name": "my-onfailure-bucket"}, "object": map[string]any{"key": "aws/lambda/other", "size": 1529}}
+	ev["Records"] = append(ev["Records"], second)
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objects := &countingS3{MemS3: &testkit.MemS3{}}
+	h := hydrate.NewFromConfig(aws.Config{Region: "us-east-2"}, hydrate.Config{}, true, func(o *hydrate.HandlerOptions) {
+		o.Clients.S3, o.ItemTime = objects, time.Hour
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err = h.Handle(ctx, payload)
+	var deferred *hydrate.DeferredError
+	if !errors.As(err, &deferred) {
+		t.Fatalf("got %v, want the second object handed back unstarted", err)
+	}
+	if n := objects.gets.Load(); n != 1 {
+		t.Errorf("got %d GetObject calls, want 1: the first object only", n)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/streamdlq/streamdlq/archive/batch"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/streamdlq/streamdlq/archive"
 	"github.com/streamdlq/streamdlq/internal/clock"
@@ -31,6 +32,7 @@ func (e *NotAllowedError) Error() string {
 // Hydrator reads the records an on-failure record names back from their stream.
 type Hydrator struct {
 	readers  *readers
+	kafka    *kafkaReaders
 	allowed  Allowlist
 	mappings *mappingCheck // nil: no check
 	clock    clock.Clock
@@ -39,7 +41,8 @@ type Hydrator struct {
 // New returns a Hydrator that reads with cfg's credentials, assuming the configured
 // role for other accounts' streams.
 func New(cfg aws.Config, c Config) *Hydrator {
-	h := &Hydrator{readers: newReaders(cfg, c.Roles, c.Deaggregate), allowed: c.Allowed, clock: clock.Real}
+	h := &Hydrator{readers: newReaders(cfg, c.Roles, c.Deaggregate), allowed: c.Allowed, clock: clock.Real,
+		kafka: newKafkaReaders(c.Kafka, secretsmanager.NewFromConfig(cfg), cfg.Credentials)}
 	if c.CheckMappings {
 		h.mappings = newMappingCheck(c.InputARNs,
 			func(account, region string) listMappingsAPI {
@@ -51,8 +54,8 @@ func New(cfg aws.Config, c Config) *Hydrator {
 }
 
 // Hydrate returns the hydrated failure document for f. Parts of the range that could
-// not be read are gaps in the document, not errors: final ones (trimmed, shard-ended)
-// for records proven gone, transient ones for everything else, including a stream
+// not be read are gaps in the document, not errors: final ones (trimmed, compacted,
+// shard-ended) for records proven gone, transient ones for everything else, including a stream
 // that refused the whole read (not found, access denied), which makes the document
 // incomplete (archive.StatusIncomplete). The caller decides what an incomplete
 // document means (Capture archives it and returns an *IncompleteError). The error is
@@ -66,7 +69,9 @@ func (h *Hydrator) Hydrate(ctx context.Context, f *batch.Failure, allowed Allowl
 // none): it reads only the parts prior still misses, each from just after the last
 // record prior holds before it, so that every attempt makes progress even on a range
 // too long to read in one. The document holds what this attempt read, with gaps only
-// inside those parts; Capture merges it into prior.
+// inside those parts; Capture merges it into prior. A Kafka range is read whole
+// again (a failed batch is one Fetch, and offsets need no resume point); the merge
+// keeps what either attempt read.
 func (h *Hydrator) Resume(ctx context.Context, f *batch.Failure, allowed Allowlist, prior *archive.Document) (*archive.Document, error) {
 	if err := h.allow(f, allowed); err != nil {
 		return nil, err
@@ -75,6 +80,9 @@ func (h *Hydrator) Resume(ctx context.Context, f *batch.Failure, allowed Allowli
 		if err := h.mappings.check(ctx, f); err != nil {
 			return nil, err
 		}
+	}
+	if f.Source == batch.SourceKafka {
+		return h.hydrateKafka(ctx, f)
 	}
 	doc := &archive.Document{Failure: f.Raw, Hydration: h.summary(f)}
 	if f.Payload != nil {
@@ -92,6 +100,9 @@ func (h *Hydrator) Resume(ctx context.Context, f *batch.Failure, allowed Allowli
 func (h *Hydrator) allow(f *batch.Failure, allowed Allowlist) error {
 	if allowed.Empty() {
 		allowed = h.allowed
+	}
+	if f.Source == batch.SourceKafka {
+		return h.kafka.allow(f.Kafka, allowed)
 	}
 	if !allowed.Allows(f.StreamARN) {
 		return &NotAllowedError{StreamARN: f.StreamARN, Allowed: allowed.String()}
@@ -203,11 +214,17 @@ func (h *Hydrator) summary(f *batch.Failure) archive.Hydration {
 	if first.IsZero() {
 		first = h.clock.Now()
 	}
-	return archive.Hydration{
+	hy := archive.Hydration{
 		Source: string(f.Source), StreamARN: f.StreamARN, ShardID: f.ShardID,
 		Start: f.Start, End: f.End, Condition: f.Condition, FunctionARN: archive.UnqualifiedARN(f.FunctionARN),
 		FirstArrival: first.UTC(), Expected: f.BatchSize, From: "stream",
 	}
+	if kf := f.Kafka; kf != nil {
+		// The archive key names the topic from here, so a prior capture is found too.
+		hy.Kafka = &archive.KafkaHydration{Topic: kf.Topic, Partition: kf.Partition,
+			ClusterARN: kf.ClusterARN, BootstrapServers: kf.BootstrapServers, FunctionARN: f.FunctionARN}
+	}
+	return hy
 }
 
 // finish dates the document and settles its counts and status.

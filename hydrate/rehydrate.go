@@ -225,6 +225,11 @@ func (r *Rehydrator) expired(ctx context.Context, m *sqstypes.Message) string {
 		if it.Failure == nil {
 			return "" // an S3 object carries its records; only the message age ends it
 		}
+		if it.Failure.Source == batch.SourceKafka {
+			// A topic's retention is the broker's, per topic; a read finds what left
+			// it (a final trimmed gap), so the capture completes without parking.
+			return ""
+		}
 		until, err := r.retainedUntil(ctx, it.Failure)
 		if err != nil || now.Before(until) {
 			return ""

@@ -14,11 +14,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/rs/zerolog"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/streamdlq/streamdlq/archive"
 	"github.com/streamdlq/streamdlq/internal/awsenv"
+	"github.com/streamdlq/streamdlq/internal/kafka"
 	"github.com/streamdlq/streamdlq/internal/settings"
 )
 
@@ -42,6 +45,11 @@ type Config struct {
 	Job string
 	// Holder names this redrive in the source's lease (default: host and pid).
 	Holder string
+	// KafkaBrokers is settings.RedriveKafkaBrokers: the cluster that kafka targets
+	// produce to (host:port, comma-separated); KafkaClient its TLS and authentication
+	// (settings.KafkaTLS, KafkaTLSCA, KafkaAuth, KafkaSecretARN).
+	KafkaBrokers []string
+	KafkaClient  kafka.ClientConfig
 }
 
 // LoadConfig reads the configuration through lookup (os.LookupEnv in main),
@@ -73,6 +81,12 @@ func LoadConfig(lookup func(string) (string, bool), fromArchive bool) (Config, e
 		}
 		c.Routes = append(c.Routes, route)
 	}
+	for _, b := range strings.Split(l.String(settings.RedriveKafkaBrokers), ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			c.KafkaBrokers = append(c.KafkaBrokers, b)
+		}
+	}
+	c.KafkaClient = kafka.LoadClientConfig(l)
 	return c, l.Err()
 }
 
@@ -117,6 +131,12 @@ func NewFromConfig(cfg aws.Config, c Config, optFns ...func(*Options)) *Redriver
 		// The archive is only read, so only a job (which writes progress) is leased.
 		if !c.FromArchive || c.Job != "" {
 			o.Lease = lease
+		}
+		if len(c.KafkaBrokers) > 0 {
+			o.Kafka = func() ([]kgo.Opt, error) {
+				opts, err := kafka.ClientOptions(c.KafkaClient, secretsmanager.NewFromConfig(cfg), cfg.Credentials, cfg.Region)
+				return append(opts, kgo.SeedBrokers(c.KafkaBrokers...)), err
+			}
 		}
 	}}
 	return New(src, append(opts, optFns...)...)

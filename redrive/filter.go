@@ -3,6 +3,7 @@ package redrive
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -28,7 +29,12 @@ func (r *Redriver) consumerFilters(ctx context.Context, function, stream string)
 		return fc.criteria, fc.err
 	}
 	var patterns []string
-	p := lambda.NewListEventSourceMappingsPaginator(r.opts.Mappings, &lambda.ListEventSourceMappingsInput{FunctionName: &function, EventSourceArn: &stream})
+	in := &lambda.ListEventSourceMappingsInput{FunctionName: &function, EventSourceArn: &stream}
+	if stream == "" {
+		// A self-managed Kafka failure names no source ARN; nor does its mapping.
+		in.EventSourceArn = nil
+	}
+	p := lambda.NewListEventSourceMappingsPaginator(r.opts.Mappings, in)
 	var err error
 	for p.HasMorePages() && err == nil {
 		var page *lambda.ListEventSourceMappingsOutput
@@ -37,6 +43,9 @@ func (r *Redriver) consumerFilters(ctx context.Context, function, stream string)
 			break
 		}
 		for _, m := range page.EventSourceMappings {
+			if stream == "" && m.EventSourceArn != nil {
+				continue
+			}
 			if m.FilterCriteria != nil {
 				for _, f := range m.FilterCriteria.Filters {
 					patterns = append(patterns, aws.ToString(f.Pattern))
@@ -183,19 +192,32 @@ func (fc filterCriteria) pass(rec batch.Record) bool {
 }
 
 // filterEvent is what a mapping's patterns are matched against: for Kinesis only
-// "data", decoded when it is JSON; for DynamoDB the record in Lambda's shape.
+// "data", for Kafka only "value" (Lambda filters Kafka records on nothing else), each
+// decoded when it is JSON; for DynamoDB the record in Lambda's shape.
 func filterEvent(rec batch.Record) map[string]any {
 	if k := rec.Kinesis; k != nil {
-		var data any
-		if decodeNumbers(k.Kinesis.Data, &data) != nil {
-			return map[string]any{"data": string(k.Kinesis.Data)}
+		return map[string]any{"data": payloadValue(k.Kinesis.Data)}
+	}
+	if k := rec.Kafka; k != nil {
+		v, err := base64.StdEncoding.DecodeString(k.Value)
+		if err != nil {
+			return map[string]any{"value": k.Value}
 		}
-		return map[string]any{"data": data}
+		return map[string]any{"value": payloadValue(v)}
 	}
 	b, _ := json.Marshal(rec)
 	var ev map[string]any
 	_ = decodeNumbers(b, &ev)
 	return ev
+}
+
+// payloadValue is a record's payload as patterns see it: its JSON, or else its text.
+func payloadValue(b []byte) any {
+	var v any
+	if decodeNumbers(b, &v) != nil {
+		return string(b)
+	}
+	return v
 }
 
 func decodeNumbers(b []byte, v any) error {

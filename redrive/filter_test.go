@@ -1,6 +1,7 @@
 package redrive
 
 import (
+	"encoding/base64"
 	"errors"
 	"testing"
 
@@ -10,9 +11,12 @@ import (
 )
 
 // TestFilterOperators: one case per operator of Lambda's filter rule syntax, on the
-// documentation's examples, for Kinesis data (JSON) and DynamoDB records.
+// documentation's examples, for Kinesis data (JSON), DynamoDB records and Kafka values.
 func TestFilterOperators(t *testing.T) {
 	kin := func(data string) batch.Record { return kinesisRecord("arn:s", "k", 1, []byte(data)) }
+	kafka := func(value string) batch.Record {
+		return batch.Record{Kafka: &events.KafkaRecord{Topic: "t", Value: base64.StdEncoding.EncodeToString([]byte(value))}}
+	}
 	ddb := batch.Record{DynamoDB: &events.DynamoDBEventRecord{EventName: "INSERT", EventSource: batch.EventSourceDynamoDB,
 		Change: events.DynamoDBStreamRecord{SequenceNumber: "1", Keys: map[string]events.DynamoDBAttributeValue{"CustomerName": events.NewStringAttribute("AnyCompany Industries")}}}}
 	tests := map[string]struct {
@@ -47,6 +51,9 @@ func TestFilterOperators(t *testing.T) {
 		"data not JSON":            {`{"data":{"State":["CA"]}}`, kin(`not json`), false},
 		"dynamodb keys":            {`{"dynamodb":{"Keys":{"CustomerName":{"S":["AnyCompany Industries"]}}}}`, ddb, true},
 		"dynamodb event name":      {`{"eventName":["REMOVE"]}`, ddb, false},
+		"kafka value":              {`{"value":{"device_ID":[{"prefix":"AB"}]}}`, kafka(`{"device_ID":"AB1234"}`), true},
+		"kafka value, other":       {`{"value":{"device_ID":[{"prefix":"AB"}]}}`, kafka(`{"device_ID":"CD1234"}`), false},
+		"kafka value, plain text":  {`{"value":[{"prefix":"Hello"}]}`, kafka(`Hello, this is a test.`), true},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/streamdlq/streamdlq/archive/batch"
@@ -21,8 +22,10 @@ const lambdaMaxPayload = 6 << 20
 // before it (only by the run's own cut-off).
 const lambdaMaxDuration = 15 * time.Minute
 
-// eventOverhead is the size of {"Records":[]} around the records.
-const eventOverhead = len(`{"Records":[]}`)
+// eventOverhead bounds what an event adds around its records: {"Records":[]}, or a
+// Kafka event's head (source, cluster ARN, bootstrap servers, "<topic>-<partition>"),
+// which kafkaHeadMax caps.
+const eventOverhead = kafkaHeadMax
 
 type invokeAPI interface {
 	Invoke(ctx context.Context, in *lambda.InvokeInput, optFns ...func(*lambda.Options)) (*lambda.InvokeOutput, error)
@@ -40,6 +43,8 @@ type LambdaTarget struct {
 	api        invokeAPI
 	function   string
 	maxRecords int
+	// kafkaHeads maps an entry key of Kafka records to its event's head.
+	kafkaHeads sync.Map
 }
 
 // NewLambdaTarget returns a target for function (a name, name:alias or ARN), sending at
@@ -74,15 +79,23 @@ func (t *LambdaTarget) Prepare(rec batch.Record, from Origin) (*Entry, error) {
 	if size > lambdaMaxPayload-eventOverhead {
 		return nil, &RejectedError{Target: t.Name(), Reason: fmt.Sprintf("record of %d bytes exceeds the 6 MB payload", len(body))}
 	}
-	return &Entry{Record: rec, Key: from.StreamARN + "/" + from.ShardID, Size: size, Body: body}, nil
+	key := from.StreamARN + "/" + from.ShardID
+	if rec.Kafka != nil {
+		key = t.rememberKafka(from, rec.Kafka)
+	}
+	return &Entry{Record: rec, Key: key, Size: size, Body: body}, nil
 }
 
 // Send implements Target.
 func (t *LambdaTarget) Send(ctx context.Context, entries []*Entry) ([]Outcome, error) {
+	payload := eventPayload(entries)
+	if len(entries) > 0 && entries[0].Record.Kafka != nil {
+		payload = t.kafkaPayload(entries)
+	}
 	out, err := t.api.Invoke(ctx, &lambda.InvokeInput{
 		FunctionName:   &t.function,
 		InvocationType: types.InvocationTypeRequestResponse,
-		Payload:        eventPayload(entries),
+		Payload:        payload,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("invoke %s with %d records: %w", t.function, len(entries), err)

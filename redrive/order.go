@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"slices"
+	"strings"
 )
 
 // ErrEarlierUnfinished: an earlier failure of the same shard was not fully delivered
@@ -11,9 +12,13 @@ import (
 // sequence order.
 var ErrEarlierUnfinished = errors.New("redrive: an earlier failure of the same shard is not delivered yet")
 
-// shardOf names a failure's shard across streams.
+// shardOf names a failure's shard across streams. A Kafka partition is one of its
+// topic, on its cluster: the cluster ARN (MSK) or the bootstrap servers (self-managed).
 func shardOf(u *unit) string {
 	h := u.doc.Hydration
+	if k := h.Kafka; k != nil {
+		return h.StreamARN + " " + strings.Join(k.BootstrapServers, ",") + " " + k.Topic + "/" + h.ShardID
+	}
 	return h.StreamARN + "/" + h.ShardID
 }
 

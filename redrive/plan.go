@@ -70,13 +70,15 @@ func (r *Redriver) deliverer(ctx context.Context, u *unit) (*deliverer, error) {
 
 // readFailure takes from the on-failure record the consumer function and the size of
 // the batch it failed on. A record that does not parse names no consumer; its records
-// can still go where a route sends them.
+// can still go where a route sends them. A Kafka record may name several
+// topic-partitions, whose failures share the function and the batch.
 func readFailure(u *unit) {
 	u.batchSize = u.doc.Hydration.Expected
-	f, err := envelope.ParseRecord(u.doc.Failure, u.id)
+	fs, err := envelope.ParseRecords(u.doc.Failure, u.id)
 	if err != nil {
 		return
 	}
+	f := fs[0]
 	if f.BatchSize > 0 {
 		u.batchSize = f.BatchSize
 	}
@@ -95,7 +97,7 @@ func isFunctionARN(s string) bool {
 
 func (r *Redriver) prepare(rep *Report, u *unit, d *deliverer, work map[*deliverer][]*item, fc filterCriteria) {
 	h := u.doc.Hydration
-	from := Origin{StreamARN: h.StreamARN, ShardID: h.ShardID}
+	from := Origin{StreamARN: h.StreamARN, ShardID: h.ShardID, Kafka: h.Kafka}
 	d.stats.Failures++
 	for _, rec := range u.doc.Records {
 		it := &item{rec: rec, group: u, callCap: u.batchSize}

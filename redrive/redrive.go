@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/streamdlq/streamdlq/internal/clock"
 )
@@ -26,6 +27,9 @@ type Options struct {
 	// Targets are the program's own targets, by the spec routes name them with; they
 	// come before the built-in kinds.
 	Targets map[string]Target
+	// Kafka gives the client options (seed brokers, TLS, SASL) of the cluster that
+	// kafka and kafka:<topic> targets produce to; nil: no Kafka target.
+	Kafka func() ([]kgo.Opt, error)
 
 	// Routes are tried in order; a failure without a match goes to its consumer
 	// function (SpecConsumer), or stays queued with ErrNoConsumer when it names none.

@@ -28,16 +28,22 @@ const (
 	PrefixLambda  = "lambda:"
 	PrefixEvents  = "events:"
 	PrefixSQS     = "sqs:"
+	// SpecKafkaSource is back to the topic a Kafka failure's records came from, on
+	// the cluster Options.Kafka reaches; PrefixKafka names a topic there: kafka:<topic>.
+	SpecKafkaSource = "kafka"
+	PrefixKafka     = "kafka:"
 )
 
 // Route sends the failures of the streams matching Pattern to Target.
 type Route struct {
 	// Pattern is a path.Match glob over the source stream ARN or its stream (table)
-	// name, e.g. "orders-*" or "arn:aws:kinesis:*:*:stream/orders".
+	// name, or a Kafka failure's cluster ARN or topic, e.g. "orders-*" or
+	// "arn:aws:kinesis:*:*:stream/orders".
 	Pattern string
 	// Target is a spec: "consumer" (the function that failed), "kinesis" (the source
 	// stream), "kinesis:<stream ARN>", "lambda:<function>", "events:<bus>",
-	// "sqs:<queue URL>", or a key of Options.Targets.
+	// "sqs:<queue URL>", "kafka" (the source topic), "kafka:<topic>", or a key of
+	// Options.Targets.
 	Target string
 }
 
@@ -57,11 +63,14 @@ func ParseRoute(s string) (Route, error) {
 	return r, checkRoute(r)
 }
 
-// checkRoute refuses a route that can only send DynamoDB records to Kinesis: they
-// have no partition key, so no such target can exist.
+// checkRoute refuses a route that can only send DynamoDB or Kafka records to Kinesis:
+// they have no partition key, so no such target can exist.
 func checkRoute(r Route) error {
-	if isKinesisSpec(r.Target) && strings.Contains(r.Pattern, ":dynamodb:") {
+	switch {
+	case isKinesisSpec(r.Target) && strings.Contains(r.Pattern, ":dynamodb:"):
 		return fmt.Errorf("route %s=%s: %w", r.Pattern, r.Target, ErrDynamoDBToKinesis)
+	case isKinesisSpec(r.Target) && strings.Contains(r.Pattern, ":kafka:"):
+		return fmt.Errorf("route %s=%s: %w", r.Pattern, r.Target, ErrKafkaToKinesis)
 	}
 	return nil
 }
@@ -71,15 +80,15 @@ func isKinesisSpec(spec string) bool {
 }
 
 func validSpec(spec string) error {
-	if spec == SpecSource || spec == SpecConsumer {
+	if spec == SpecSource || spec == SpecConsumer || spec == SpecKafkaSource {
 		return nil
 	}
-	for _, p := range []string{PrefixKinesis, PrefixLambda, PrefixEvents, PrefixSQS} {
+	for _, p := range []string{PrefixKinesis, PrefixLambda, PrefixEvents, PrefixSQS, PrefixKafka} {
 		if strings.HasPrefix(spec, p) && len(spec) > len(p) {
 			return nil
 		}
 	}
-	return fmt.Errorf("target %q is not consumer, kinesis, kinesis:ARN, lambda:NAME, events:BUS or sqs:URL", spec)
+	return fmt.Errorf("target %q is not consumer, kinesis, kinesis:ARN, lambda:NAME, events:BUS, sqs:URL, kafka or kafka:TOPIC", spec)
 }
 
 // ErrNoRoute: a failure has no target this run can use. Errors wrapping it say why;
@@ -94,12 +103,26 @@ var (
 	// ErrDynamoDBToKinesis: DynamoDB records have no partition key and cannot be put
 	// on a Kinesis stream.
 	ErrDynamoDBToKinesis = fmt.Errorf("%w: a DynamoDB failure cannot go to Kinesis", ErrNoRoute)
+	// ErrKafkaToKinesis: a Kafka record goes back to Kafka (kafka, kafka:TOPIC) or to
+	// a function, a bus or a queue, never to a Kinesis stream.
+	ErrKafkaToKinesis = fmt.Errorf("%w: a Kafka failure cannot go to Kinesis (route it to kafka or kafka:TOPIC)", ErrNoRoute)
+	// ErrNotKafka: only a Kafka failure has a source topic for the kafka target.
+	ErrNotKafka = fmt.Errorf("%w: only a Kafka failure can go to kafka (its source topic)", ErrNoRoute)
 )
+
+// streamName is what routes and filters match besides the ARN: the stream or table
+// name, or a Kafka failure's topic.
+func streamName(h archive.Hydration) string {
+	if h.Kafka != nil {
+		return h.Kafka.Topic
+	}
+	return archive.StreamName(h.StreamARN)
+}
 
 // route returns the target spec for a failure: the first matching route, else its
 // consumer function. consumer is the failure's function ARN, empty when it names none.
 func route(routes []Route, h archive.Hydration, consumer string) (string, error) {
-	name := archive.StreamName(h.StreamARN)
+	name := streamName(h)
 	for _, r := range routes {
 		if globMatch(r.Pattern, h.StreamARN) || globMatch(r.Pattern, name) {
 			return resolveSpec(r.Target, h, consumer)
@@ -108,14 +131,21 @@ func route(routes []Route, h archive.Hydration, consumer string) (string, error)
 	return resolveSpec(SpecConsumer, h, consumer)
 }
 
-// resolveSpec turns "kinesis" into the source stream's spec and "consumer" into the
-// function's, so that every failure of one stream (one function) shares one target.
+// resolveSpec turns "kinesis" into the source stream's spec, "kafka" into the source
+// topic's and "consumer" into the function's, so that every failure of one stream (one
+// topic, one function) shares one target.
 func resolveSpec(spec string, h archive.Hydration, consumer string) (string, error) {
 	switch {
+	case isKinesisSpec(spec) && h.Source == string(batch.SourceKafka):
+		return "", ErrKafkaToKinesis
 	case isKinesisSpec(spec) && h.Source != string(batch.SourceKinesis):
 		return "", ErrDynamoDBToKinesis
 	case spec == SpecSource:
 		return PrefixKinesis + h.StreamARN, nil
+	case spec == SpecKafkaSource && h.Kafka == nil:
+		return "", ErrNotKafka
+	case spec == SpecKafkaSource:
+		return PrefixKafka + h.Kafka.Topic, nil
 	case spec == SpecConsumer && consumer == "":
 		return "", ErrNoConsumer
 	case spec == SpecConsumer:
@@ -142,7 +172,7 @@ type Filter struct {
 
 // matches reports whether the failure is selected.
 func (f Filter) matches(h archive.Hydration) bool {
-	name := archive.StreamName(h.StreamARN)
+	name := streamName(h)
 	return anyOf(f.Streams, func(p string) bool { return globMatch(p, h.StreamARN) || globMatch(p, name) }) &&
 		anyOf(f.Shards, func(s string) bool { return s == h.ShardID }) &&
 		anyOf(f.Conditions, func(c string) bool { return c == h.Condition }) &&
@@ -202,6 +232,12 @@ func (r *Redriver) newTarget(ctx context.Context, spec string) (Target, error) {
 		return NewEventBridgeTarget(o.Events, strings.TrimPrefix(spec, PrefixEvents)), nil
 	case strings.HasPrefix(spec, PrefixSQS) && o.SQS != nil:
 		return NewSQSTarget(o.SQS, strings.TrimPrefix(spec, PrefixSQS), o.SQSMaxBytes), nil
+	case strings.HasPrefix(spec, PrefixKafka) && o.Kafka != nil:
+		opts, err := o.Kafka()
+		if err != nil {
+			return nil, err
+		}
+		return NewKafkaTarget(ctx, opts, strings.TrimPrefix(spec, PrefixKafka))
 	}
 	if err := validSpec(spec); err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/streamdlq/streamdlq/archive"
 	"github.com/streamdlq/streamdlq/archive/batch"
 
 	"github.com/aws/smithy-go"
@@ -33,6 +34,8 @@ type Target interface {
 type Origin struct {
 	StreamARN string
 	ShardID   string
+	// Kafka is the source cluster and topic-partition of Kafka records; nil otherwise.
+	Kafka *archive.KafkaHydration
 }
 
 // Ordering says which records may share a call.

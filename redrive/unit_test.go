@@ -132,14 +132,18 @@ func TestReadFailureConsumer(t *testing.T) {
 		wantConsumer  string
 		wantBatchSize int
 	}{
-		"qualified":   {ctx: `"requestContext":{"functionArn":"arn:aws:lambda:us-east-1:123456789012:function:c:live"}`, wantConsumer: "arn:aws:lambda:us-east-1:123456789012:function:c:live", wantBatchSize: 3},
-		"unqualified": {ctx: `"requestContext":{"functionArn":"arn:aws:lambda:us-east-1:123456789012:function:c"}`, wantConsumer: "arn:aws:lambda:us-east-1:123456789012:function:c", wantBatchSize: 3},
-		"pipe":        {ctx: `"context":{"partnerResourceArn":"arn:aws:pipes:us-east-1:123456789012:pipe/p"}`, wantBatchSize: 3},
-		"missing":     {ctx: `"requestContext":{}`, wantBatchSize: 3},
+		"qualified":             {ctx: `"requestContext":{"functionArn":"arn:aws:lambda:us-east-1:123456789012:function:c:live"}`, wantConsumer: "arn:aws:lambda:us-east-1:123456789012:function:c:live", wantBatchSize: 3},
+		"unqualified":           {ctx: `"requestContext":{"functionArn":"arn:aws:lambda:us-east-1:123456789012:function:c"}`, wantConsumer: "arn:aws:lambda:us-east-1:123456789012:function:c", wantBatchSize: 3},
+		"pipe":                  {ctx: `"context":{"partnerResourceArn":"arn:aws:pipes:us-east-1:123456789012:pipe/p"}`, wantBatchSize: 3},
+		"missing":               {ctx: `"requestContext":{}`, wantBatchSize: 3},
+		"kafka, two partitions": {ctx: `"requestContext":{"functionArn":"arn:aws:lambda:us-east-1:123456789012:function:k"}`, wantConsumer: "arn:aws:lambda:us-east-1:123456789012:function:k", wantBatchSize: 3},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
 			raw := `{` + tt.ctx + `,"KinesisBatchInfo":{"shardId":"shardId-000000000000","startSequenceNumber":"1","endSequenceNumber":"3","batchSize":3,"streamArn":"` + stream + `"}}`
+			if strings.HasPrefix(name, "kafka") {
+				raw = `{` + tt.ctx + `,"KafkaBatchInfo":{"batchSize":3,"bootstrapServers":"b-1:9092","recordsInfo":{"t-0":{"firstRecordOffset":"1","lastRecordOffset":"2"},"t-1":{"firstRecordOffset":"5","lastRecordOffset":"5"}}}}`
+			}
 			u := &unit{doc: &archive.Document{Failure: []byte(raw), Hydration: archive.Hydration{Expected: 7}}}
 			readFailure(u)
 			if u.consumer != tt.wantConsumer || u.batchSize != tt.wantBatchSize {
@@ -236,6 +240,25 @@ func TestRestKey(t *testing.T) {
 // TestOrderByShardAndChain: a round's failures are sorted by shard and sequence, and
 // each waits for the earlier one of its shard at the same target only: two
 // consumers of one stream fail independently.
+// Partition 0 of two topics, or of one topic on two self-managed clusters, are
+// different shards: their failures never wait for each other.
+func TestShardOfKafka(t *testing.T) {
+	mk := func(cluster, servers, topic string) *unit {
+		return &unit{doc: &archive.Document{Hydration: archive.Hydration{StreamARN: cluster, ShardID: "0",
+			Kafka: &archive.KafkaHydration{Topic: topic, BootstrapServers: []string{servers}}}}}
+	}
+	const msk = "arn:aws:kafka:us-east-1:123456789012:cluster/c/1"
+	if shardOf(mk(msk, "b-1:9098", "orders")) == shardOf(mk(msk, "b-1:9098", "payments")) {
+		t.Error("two topics of one cluster: got one shard")
+	}
+	if shardOf(mk("", "a:9092", "orders")) == shardOf(mk("", "b:9092", "orders")) {
+		t.Error("one topic on two self-managed clusters: got one shard")
+	}
+	if a, b := mk(msk, "b-1:9098", "orders"), mk(msk, "b-1:9098", "orders"); shardOf(a) != shardOf(b) {
+		t.Error("one partition: got two shards")
+	}
+}
+
 func TestOrderByShardAndChain(t *testing.T) {
 	mk := func(shard, start, target string) *unit {
 		return &unit{target: target, doc: &archive.Document{Hydration: archive.Hydration{StreamARN: "arn:s", ShardID: shard, Start: start}}}

@@ -37,6 +37,7 @@ bench ./test/bench '^BenchmarkDynamoDBRead$' 3x
 bench ./test/bench '^BenchmarkHydrate$/^e2e-records=10$' 20x
 bench ./test/bench '^BenchmarkHydrate$/^(e2e-records=10000|rss-records=10000)$' 3x
 bench ./test/bench '^BenchmarkColdStart$' 1x
+bench ./internal/kafka '^BenchmarkKafkaRead$' 3x
 # Last: kinesis-local takes minutes to take the 25,000 records this one writes.
 bench ./internal/stream '^BenchmarkKinesisRead$' 1x
 

@@ -5,5 +5,5 @@
 // module that call the hydrator or write their own redrive target.
 //
 // Error contract: Record's JSON methods return an error for a record that is neither
-// a Kinesis nor a DynamoDB record; nothing else here fails.
+// a Kinesis, a DynamoDB nor a Kafka record; nothing else here fails.
 package batch

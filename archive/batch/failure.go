@@ -12,6 +12,7 @@ type Source string
 const (
 	SourceKinesis  Source = "kinesis"
 	SourceDynamoDB Source = "dynamodb"
+	SourceKafka    Source = "kafka" // Amazon MSK or self-managed Apache Kafka; see Failure.Kafka
 )
 
 // Failure is one on-failure record, parsed and validated.
@@ -43,4 +44,7 @@ type Failure struct {
 	// Payload is the original invocation event ({"Records":[...]}) that an S3
 	// on-failure destination object carries; nil for every other input.
 	Payload json.RawMessage
+
+	// Kafka is set for SourceKafka only.
+	Kafka *Kafka
 }

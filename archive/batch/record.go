@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/aws/aws-lambda-go/events"
 )
@@ -15,10 +16,13 @@ const (
 )
 
 // Record is one record read back from a stream, in exactly the shape Lambda delivers it
-// to the consumer function. Exactly one of Kinesis and DynamoDB is set.
+// to the consumer function. Exactly one of Kinesis, DynamoDB and Kafka is set.
 type Record struct {
 	Kinesis  *KinesisEventRecord
 	DynamoDB *events.DynamoDBEventRecord
+	// Kafka is one record of a Kafka event's "records" map: topic, partition, offset,
+	// timestamp, base64 key and value, headers as byte arrays.
+	Kafka *events.KafkaRecord
 }
 
 // KinesisEventRecord is events.KinesisEventRecord with the two fields KPL
@@ -48,9 +52,12 @@ type KinesisRecord struct {
 	AggregationError string `json:"aggregationError,omitempty"`
 }
 
-// SequenceNumber is the record's stream sequence number.
+// SequenceNumber is the record's stream sequence number; a Kafka record's offset in
+// decimal.
 func (r Record) SequenceNumber() string {
 	switch {
+	case r.Kafka != nil:
+		return strconv.FormatInt(r.Kafka.Offset, 10)
 	case r.Kinesis != nil:
 		return r.Kinesis.Kinesis.SequenceNumber
 	case r.DynamoDB != nil:
@@ -67,6 +74,8 @@ func (r Record) PayloadSize() int {
 		return len(r.Kinesis.Kinesis.Data)
 	case r.DynamoDB != nil:
 		return int(r.DynamoDB.Change.SizeBytes)
+	case r.Kafka != nil:
+		return base64Len(r.Kafka.Key) + base64Len(r.Kafka.Value)
 	}
 	return 0
 }
@@ -78,14 +87,19 @@ func (r Record) MarshalJSON() ([]byte, error) {
 		return json.Marshal(r.Kinesis)
 	case r.DynamoDB != nil:
 		return json.Marshal(r.DynamoDB)
+	case r.Kafka != nil:
+		return json.Marshal(r.Kafka)
 	}
 	return nil, errors.New("batch: empty record")
 }
 
-// UnmarshalJSON decodes a record in Lambda's shape, choosing the kind by eventSource.
+// UnmarshalJSON decodes a record in Lambda's shape, choosing the kind by eventSource;
+// a Kafka record, which has none, by its topic and offset.
 func (r *Record) UnmarshalJSON(b []byte) error {
 	var probe struct {
-		EventSource string `json:"eventSource"`
+		EventSource string           `json:"eventSource"`
+		Topic       *string          `json:"topic"`
+		Offset      *json.RawMessage `json:"offset"`
 	}
 	if err := json.Unmarshal(b, &probe); err != nil {
 		return err
@@ -98,6 +112,21 @@ func (r *Record) UnmarshalJSON(b []byte) error {
 	case EventSourceDynamoDB:
 		r.DynamoDB = new(events.DynamoDBEventRecord)
 		return json.Unmarshal(b, r.DynamoDB)
+	case "":
+		if probe.Topic != nil && probe.Offset != nil {
+			r.Kafka = new(events.KafkaRecord)
+			return json.Unmarshal(b, r.Kafka)
+		}
 	}
-	return fmt.Errorf("batch: record eventSource %q is neither %s nor %s", probe.EventSource, EventSourceKinesis, EventSourceDynamoDB)
+	return fmt.Errorf("batch: record eventSource %q is neither %s nor %s, and it is no Kafka record", probe.EventSource, EventSourceKinesis, EventSourceDynamoDB)
+}
+
+// base64Len is the decoded length of standard base64 s, as Lambda encodes Kafka keys
+// and values.
+func base64Len(s string) int {
+	n := len(s) / 4 * 3
+	for i := len(s) - 1; i >= 0 && i >= len(s)-2 && s[i] == '='; i-- {
+		n--
+	}
+	return n
 }

@@ -49,8 +49,10 @@ func runHydrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return usageError{err}
 	}
-	if c.Allowed.Empty() {
-		return usageError{errors.New("no stream allowlist: set STREAMDLQ_ALLOWED_STREAMS or --allowed-streams to the stream ARN(s) you mean to read, e.g. arn:aws:kinesis:us-east-1:123456789012:stream/orders")}
+	// A self-managed Kafka cluster is allowed by its servers alone; an empty stream
+	// allowlist then refuses every stream and MSK cluster.
+	if c.Allowed.Empty() && len(c.Kafka.Servers) == 0 {
+		return usageError{errors.New("no stream allowlist: set STREAMDLQ_ALLOWED_STREAMS or --allowed-streams to the stream ARN(s) you mean to read, e.g. arn:aws:kinesis:us-east-1:123456789012:stream/orders (or --allowed-kafka-servers for a self-managed Kafka cluster)")}
 	}
 	ctx = awsenv.Logger(stderr).WithContext(ctx)
 	cfg, err := awsenv.Load(ctx)

@@ -30,7 +30,8 @@ func runRedrive(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	until := fs.String("until", "", "with --from-archive: last day (YYYY-MM-DD, UTC)")
 	to := fs.String("to", "", "send every failure here instead of re-invoking the consumer function that failed (the default):\n"+
 		"consumer; kinesis (put back on its source stream: EVERY consumer of the stream sees the records again;\n"+
-		"DynamoDB failures are refused); kinesis:ARN; lambda:NAME; events:BUS; sqs:URL")
+		"DynamoDB failures are refused); kinesis:ARN; lambda:NAME; events:BUS; sqs:URL;\n"+
+		"kafka (produce back to its source topic); kafka:TOPIC")
 	streamFilter := fs.String("stream", "", "only failures of streams matching this glob (name or ARN)")
 	shard := fs.String("shard", "", "only failures of this shard")
 	condition := fs.String("condition", "", "only failures with this on-failure condition")
@@ -41,7 +42,7 @@ func runRedrive(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	env := newEnvFlags(fs, settings.Redrive)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: streamdlq redrive [--dlq-url URL | --from-archive s3://BUCKET/PREFIX --since DAY --until DAY [--job NAME]]\n                        [--to consumer|kinesis|lambda:NAME|events:BUS|sqs:URL] [--redrive-rate N] [--dry-run]\n\n"+
+		fmt.Fprintln(stderr, "usage: streamdlq redrive [--dlq-url URL | --from-archive s3://BUCKET/PREFIX --since DAY --until DAY [--job NAME]]\n                        [--to consumer|kinesis|lambda:NAME|events:BUS|sqs:URL|kafka|kafka:TOPIC] [--redrive-rate N] [--dry-run]\n\n"+
 			"Replays failures to their targets under throttle awareness; a DLQ message is deleted only\n"+
 			"after every record in it was delivered. By default each failure goes back to the consumer\n"+
 			"function that failed (the functionArn of its on-failure record, with its alias or version),\n"+

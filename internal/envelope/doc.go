@@ -17,6 +17,14 @@
 // responseContext, qualified function ARNs, times with or without fractions, unknown
 // fields, absent batchSize.
 //
+// Kafka event source mappings (Amazon MSK, self-managed Apache Kafka) write
+// KafkaBatchInfo, which may name several topic-partitions (recordsInfo) or one offset
+// placed by the failed event it carries (recordInfo). ParseRecords gives one
+// batch.Failure per topic-partition (Source kafka, StreamName the topic, ShardID the
+// partition, Start and End the offsets, Kafka the rest), and Item.Failures holds them
+// all. An MSK record is known by its cluster ARN, a self-managed one by its bootstrap
+// servers; one of the two must be present.
+//
 // Error contract: every error is a *ParseError naming the unit (MessageID) and the
 // JSON field at fault. Parse returns one only when the payload as a whole is unusable
 // (over MaxPayloadSize, not JSON, no recognizable shape); a bad unit gets its own

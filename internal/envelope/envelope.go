@@ -29,8 +29,11 @@ type Item struct {
 	// messageId (used in batchItemFailures), "s3://bucket/key", or "direct".
 	ID      string
 	Failure *batch.Failure
-	Object  *ObjectRef
-	Err     error // a *ParseError
+	// Failures is every range the record names, Failure being Failures[0]: more than
+	// one only for a Kafka record naming several topic-partitions (see ParseRecords).
+	Failures []*batch.Failure
+	Object   *ObjectRef
+	Err      error // a *ParseError
 }
 
 // Input is a parsed invocation payload.

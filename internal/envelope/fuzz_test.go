@@ -79,6 +79,10 @@ func checkItemInvariants(t *testing.T, it Item) {
 // checkFailure restates the validation independently of the code under test.
 func checkFailure(t *testing.T, f *batch.Failure) {
 	t.Helper()
+	if f.Source == batch.SourceKafka {
+		checkKafkaFailure(t, f)
+		return
+	}
 	parts := strings.SplitN(f.StreamARN, ":", 6)
 	if len(parts) != 6 || parts[0] != "arn" || !strings.HasPrefix(parts[1], "aws") ||
 		parts[2] != string(f.Source) || parts[3] != f.Region || parts[3] == "" || parts[4] != f.AccountID || len(parts[4]) != 12 {

@@ -135,11 +135,11 @@ func printableID(s string) bool {
 
 // recordItem parses the on-failure record in b as the unit id.
 func recordItem(id string, b []byte) Item {
-	f, err := ParseRecord(b, id)
+	fs, err := ParseRecords(b, id)
 	if err != nil {
 		return Item{ID: id, Err: err}
 	}
-	return Item{ID: id, Failure: f}
+	return Item{ID: id, Failure: fs[0], Failures: fs}
 }
 
 // eventHead is what every Records[] entry says about itself. SNS spells the key

@@ -47,6 +47,22 @@ var (
 		FirstArrival: mustTime("2019-11-14T00:38:04.835Z"),
 		LastArrival:  mustTime("2019-11-14T00:38:05.580Z"),
 	}
+	kafkaFailure = batch.Failure{
+		Source: batch.SourceKafka, Condition: "RetryAttemptsExhausted",
+		RequestID:   "316aa6d0-8154-4d56-9af7-85d5f4a6bc81",
+		FunctionARN: "arn:aws:lambda:us-east-2:123456789012:function:myfunction",
+		Timestamp:   mustTime("2019-11-14T00:38:06.021Z"),
+		StreamARN:   "arn:aws:kafka:us-east-2:123456789012:cluster/vpc-2priv-2pub/751d2973-a626-431c-9d4e-d7975eb44dd7-2",
+		Region:      "us-east-2", AccountID: "123456789012", StreamName: "mytopic",
+		ShardID: "0", Start: "1043", End: "1542", BatchSize: 500,
+		FirstArrival: mustTime("2019-11-14T00:38:04.835Z"),
+		LastArrival:  mustTime("2019-11-14T00:38:05.580Z"),
+		Kafka: &batch.Kafka{
+			ClusterARN:       "arn:aws:kafka:us-east-2:123456789012:cluster/vpc-2priv-2pub/751d2973-a626-431c-9d4e-d7975eb44dd7-2",
+			BootstrapServers: []string{"b-1.example.kafka.us-east-2.amazonaws.com:9098"},
+			Topic:            "mytopic", FirstOffset: 1043, LastOffset: 1542, PayloadSize: 2039086,
+		},
+	}
 	ddbFailure = batch.Failure{
 		Source: batch.SourceDynamoDB, Condition: "RetryAttemptsExhausted",
 		RequestID:   "316aa6d0-8154-xmpl-9af7-85d5f4a6bc81",
@@ -153,7 +169,7 @@ func fixtureCases() map[string]struct {
 		"pipes-ddb-dlq.json":                  {KindPipes, []wantItem{{id: "direct", failure: &pipesDDB}}},
 		"hydrate-async-failure.json":          {KindSNS, []wantItem{{id: "95df01b4-ee98-5cb9-9903-4c221d41eb5e", failure: &kinesisFailure}}},
 		"sns-undeliverable-notification.json": {KindSNS, []wantItem{{id: "95df01b4-ee98-5cb9-9903-4c221d41eb5e", failure: &kinesisFailure}}},
-		"kafka-onfailure.json":                {KindDirect, []wantItem{{id: "316aa6d0-8154-4d56-9af7-85d5f4a6bc81", errField: field("KafkaBatchInfo")}}},
+		"kafka-onfailure.json":                {KindDirect, []wantItem{{id: kafkaFailure.RequestID, failure: &kafkaFailure}}},
 		"pipes-kinesis-dlq-sqs.json":          {KindSQS, []wantItem{{id: "0adcdb8d-7987-41a6-bde9-6bfde28d6d9d", failure: &pipesKinesisFailure}}},
 	}
 }

@@ -44,8 +44,9 @@ type wireRecord struct {
 	DynamoDB  *wireBatch `json:"DDBStreamBatchInfo"`
 	// Payload is set only in objects written by an S3 on-failure destination.
 	Payload *string `json:"payload"`
-	// unsupported is the first other *BatchInfo key (KafkaBatchInfo...), found only
-	// when neither supported key is present.
+	// unsupported is the first *BatchInfo key of a source this package cannot read,
+	// found only when no supported key is present (KafkaBatchInfo never gets here:
+	// ParseRecords reads it).
 	unsupported string
 }
 
@@ -64,7 +65,21 @@ type wireBatch struct {
 // Pipes', or the body of an S3 on-failure destination object (whose "payload" ends up
 // decoded in batch.Failure.Payload). id is the unit's Item.ID, copied into errors. Every
 // error is a *ParseError.
+//
+// A Kafka record (KafkaBatchInfo) may name several topic-partitions, one Failure each:
+// ParseRecord returns it only when it names one, and ParseRecords reads every record.
 func ParseRecord(b []byte, id string) (*batch.Failure, error) {
+	if hasKafkaBatchInfo(b) {
+		fs, perr := parseKafkaRecord(b)
+		if perr == nil && len(fs) != 1 {
+			perr = bad(keyKafka+".recordsInfo", "names %d topic-partitions; ParseRecords gives a failure for each", len(fs))
+		}
+		if perr != nil {
+			perr.MessageID = id
+			return nil, perr
+		}
+		return fs[0], nil
+	}
 	f, err := parseRecord(b)
 	if err != nil {
 		err.MessageID = id
@@ -126,14 +141,14 @@ func (w *wireRecord) batch() (*wireBatch, string, *ParseError) {
 	case w.DynamoDB != nil:
 		return w.DynamoDB, keyDynamoDB, nil
 	case w.unsupported != "":
-		return nil, "", bad(w.unsupported, "source not supported: %.64s (only %s and %s can be read back)", w.unsupported, keyKinesis, keyDynamoDB)
+		return nil, "", bad(w.unsupported, "source not supported: %.64s (only %s, %s and %s can be read back)", w.unsupported, keyKinesis, keyDynamoDB, keyKafka)
 	}
 	return nil, "", bad(keyKinesis, "missing, and so is %s: not an on-failure record", keyDynamoDB)
 }
 
 // otherBatchInfo returns the first key of the JSON object b, in sorted order, that
-// names another source's batch info (KafkaBatchInfo, and whatever AWS adds), so that
-// such a record is refused for what it is rather than for what it lacks.
+// names another source's batch info (whatever AWS adds), so that such a record is
+// refused for what it is rather than for what it lacks.
 func otherBatchInfo(b []byte) string {
 	var top map[string]json.RawMessage
 	if json.Unmarshal(b, &top) != nil {
@@ -141,7 +156,7 @@ func otherBatchInfo(b []byte) string {
 	}
 	keys := slices.Sorted(maps.Keys(top))
 	for _, k := range keys {
-		if isBatchInfoKey(k) && k != keyKinesis && k != keyDynamoDB {
+		if isBatchInfoKey(k) && k != keyKinesis && k != keyDynamoDB && k != keyKafka {
 			return k
 		}
 	}

@@ -45,7 +45,7 @@ func TestParseRecordRefuses(t *testing.T) {
 		"JSON array":                     {raw: `[{"KinesisBatchInfo":{}}]`, wantText: "not an on-failure record: JSON array"},
 		"JSON number":                    {raw: `42`, wantText: "not an on-failure record: JSON number"},
 		"no batch info":                  {raw: `{"requestContext":{"requestId":"x"}}`, wantField: "KinesisBatchInfo", wantText: "not an on-failure record"},
-		"Kafka batch info":               {raw: `{"requestContext":{"requestId":"x"},"KafkaBatchInfo":{"batchSize":1}}`, wantField: "KafkaBatchInfo", wantText: "source not supported: KafkaBatchInfo"},
+		"Kafka batch info, no cluster":   {raw: `{"requestContext":{"requestId":"x"},"KafkaBatchInfo":{"batchSize":1}}`, wantField: "KafkaBatchInfo.bootstrapServers", wantText: "cannot be found"},
 		"unknown batch info, no context": {raw: `{"SomethingNewBatchInfo":{}}`, wantField: "SomethingNewBatchInfo", wantText: "source not supported: SomethingNewBatchInfo"},
 		"null batch info":                {fixture: k, edit: func(m map[string]any) { m["KinesisBatchInfo"] = nil }, wantField: "KinesisBatchInfo"},
 		"both batch infos":               {fixture: k, edit: func(m map[string]any) { m["DDBStreamBatchInfo"] = m["KinesisBatchInfo"] }, wantField: "DDBStreamBatchInfo"},

@@ -66,7 +66,19 @@ var (
 	ParkingQueueURL = Setting{Env: "STREAMDLQ_PARKING_QUEUE_URL", Flag: "parking-queue-url", Type: String, Readers: Hydrate | Redrive,
 		Help: "parking queue for poison messages and for failures the re-hydration gives up on, with the reason"}
 	RedriveTargets = Setting{Env: "STREAMDLQ_REDRIVE_TARGETS", Flag: "redrive-targets", Type: List, Readers: Redrive,
-		Help: "comma-separated PATTERN=TARGET routes (TARGET: kinesis, kinesis:ARN, lambda:NAME, events:BUS, sqs:URL)"}
+		Help: "comma-separated PATTERN=TARGET routes (TARGET: consumer, kinesis, kinesis:ARN, lambda:NAME, events:BUS, sqs:URL, kafka, kafka:TOPIC)"}
+	AllowedKafkaServers = Setting{Env: "STREAMDLQ_ALLOWED_KAFKA_SERVERS", Flag: "allowed-kafka-servers", Type: List, Readers: Hydrate,
+		Help: "comma-separated host:port patterns (* wildcard) that every bootstrap server of a Kafka failure must match (MSK clusters: by cluster ARN in the stream allowlist)"}
+	KafkaTLS = Setting{Env: "STREAMDLQ_KAFKA_TLS", Flag: "kafka-tls", Type: Bool, Default: "true", Readers: Hydrate | Redrive,
+		Help: "connect to Kafka with TLS (true/false)"}
+	KafkaTLSCA = Setting{Env: "STREAMDLQ_KAFKA_TLS_CA", Flag: "kafka-tls-ca", Type: String, Readers: Hydrate | Redrive,
+		Help: "PEM file of CA certificates trusted for Kafka besides the system roots"}
+	KafkaAuth = Setting{Env: "STREAMDLQ_KAFKA_AUTH", Flag: "kafka-auth", Type: String, Default: "none", Readers: Hydrate | Redrive,
+		Help: "Kafka authentication: none, scram-sha-512, scram-sha-256, iam (MSK IAM) or mtls"}
+	KafkaSecretARN = Setting{Env: "STREAMDLQ_KAFKA_SECRET_ARN", Flag: "kafka-secret-arn", Type: String, Readers: Hydrate | Redrive,
+		Help: "Secrets Manager secret with the Kafka SCRAM user or client certificate (scram-*, mtls)"}
+	RedriveKafkaBrokers = Setting{Env: "STREAMDLQ_REDRIVE_KAFKA_BROKERS", Flag: "redrive-kafka-brokers", Type: List, Readers: Redrive,
+		Help: "comma-separated bootstrap servers (host:port) of the cluster kafka and kafka:TOPIC targets produce to"}
 	RedriveRate = Setting{Env: "STREAMDLQ_REDRIVE_RATE", Flag: "redrive-rate", Type: Number, Max: 1e7, Readers: Redrive,
 		Help: "starting rate in records/s (default: half the ceiling)"}
 	RedriveMaxRate = Setting{Env: "STREAMDLQ_REDRIVE_MAX_RATE", Flag: "redrive-max-rate", Type: Number, Max: 1e7, Readers: Redrive,
@@ -86,7 +98,8 @@ var (
 // All returns every setting, in the README's order.
 func All() []Setting {
 	return []Setting{AllowedStreams, RoleMap, Deaggregate, CheckMappings, InputARNs, FailureQueueURL, ArchiveBucket, ArchivePrefix, DLQURL, EventBus, KMSKeyID,
-		ParkingQueueURL, RedriveTargets, RedriveRate, RedriveMaxRate, RedriveMaxBytes, RedriveShare, MaxReceiveCount, LogLevel}
+		ParkingQueueURL, RedriveTargets, AllowedKafkaServers, KafkaTLS, KafkaTLSCA, KafkaAuth, KafkaSecretARN, RedriveKafkaBrokers,
+		RedriveRate, RedriveMaxRate, RedriveMaxBytes, RedriveShare, MaxReceiveCount, LogLevel}
 }
 
 // ReadBy returns the settings f reads, in the README's order.

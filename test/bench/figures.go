@@ -16,6 +16,15 @@ func Figures() []Figure {
 		fs = append(fs, Figure{Name: fmt.Sprintf("DynamoDB Streams read, N=%d: API calls per batch", n), Package: "test/bench",
 			Benchmark: fmt.Sprintf("BenchmarkDynamoDBRead/records=%d", n), Unit: "calls/read", Dir: AtMost, FloorUnit: "min-calls/read"})
 	}
+	for _, n := range []int{1, 100, 10_000, 25_000} {
+		fs = append(fs,
+			Figure{Name: fmt.Sprintf("Kafka read, N=%d: Fetch requests per batch", n), Package: "internal/kafka",
+				Benchmark: fmt.Sprintf("BenchmarkKafkaRead/N=%d", n), Unit: "fetches/batch", Dir: AtMost, FloorUnit: "min-fetches/batch"},
+			Figure{Name: fmt.Sprintf("Kafka read, N=%d: requests per batch (Metadata + Fetch)", n), Package: "internal/kafka",
+				Benchmark: fmt.Sprintf("BenchmarkKafkaRead/N=%d", n), Unit: "apicalls/batch", Dir: AtMost, FloorUnit: "min-apicalls/batch"},
+			Figure{Name: fmt.Sprintf("Kafka read, N=%d: records hydrated per second (local broker)", n), Package: "internal/kafka",
+				Benchmark: fmt.Sprintf("BenchmarkKafkaRead/N=%d", n), Unit: "records/s", Dir: NoFloor})
+	}
 	for _, shape := range []string{"kinesis", "dynamodb"} {
 		for _, form := range []struct{ name, bench string }{
 			{"archive object (JSON Lines + gzip)", "BenchmarkEncode/object/" + shape + "/archive"},

@@ -141,6 +141,9 @@ func (l *local) env(t *testing.T, function string) []string {
 		// and covered by hydrate's unit tests.
 		"STREAMDLQ_CHECK_MAPPINGS": "false", "STREAMDLQ_INPUT_ARNS": "",
 		"STREAMDLQ_FAILURE_QUEUE_URL": l.failuresURL,
+		// The samples name no Kafka cluster: the template's defaults.
+		"STREAMDLQ_ALLOWED_KAFKA_SERVERS": "", "STREAMDLQ_KAFKA_TLS": "true", "STREAMDLQ_KAFKA_TLS_CA": "",
+		"STREAMDLQ_KAFKA_AUTH": "none", "STREAMDLQ_KAFKA_SECRET_ARN": "", "STREAMDLQ_REDRIVE_KAFKA_BROKERS": "",
 	}
 	vars := mustGet(t, loadTemplate(t), "Resources", function, "Properties", "Environment", "Variables")
 	var env []string
