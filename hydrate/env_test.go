@@ -138,15 +138,23 @@ func busiest(shards map[string]*written) (string, *written) {
 func receiveAll(t *testing.T, c *sqs.Client, url string, max int) []sqstypes.Message {
 	t.Helper()
 	var msgs []sqstypes.Message
+	seen := map[string]bool{}
 	deadline := time.Now().Add(3 * time.Second)
 	for len(msgs) < max && time.Now().Before(deadline) {
 		out, err := c.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
 			QueueUrl: &url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: []string{"All"},
+			VisibilityTimeout: 60,
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		msgs = append(msgs, out.Messages...)
+		// A message received twice is one message; a message sent twice has two ids.
+		for _, m := range out.Messages {
+			if !seen[*m.MessageId] {
+				seen[*m.MessageId] = true
+				msgs = append(msgs, m)
+			}
+		}
 	}
 	return msgs
 }
