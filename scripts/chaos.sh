@@ -33,7 +33,7 @@ printf '| Package | Target | Fuzzed for | Executions | New interesting inputs | 
 while read -r pkg target; do
   [ -n "$pkg" ] || continue
   result="no crash"
-  go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "$pkg" 2>&1 | tee "$out" || {
+  scripts/fuzz.sh "$pkg" "$target" "$fuzztime" 2>&1 | tee "$out" || {
     result="**failed** (input under $pkg/testdata/fuzz/$target)"; failed+=("$pkg $target"); }
   # The last progress line: "fuzz: elapsed: 10m0s, execs: 123 (205/sec), new interesting: 4 (total: 50)"
   last=$(grep -E '^fuzz: elapsed: ' "$out" | tail -n 1)
