@@ -71,13 +71,17 @@ type found struct {
 	poison     *written
 	// acrossFailures checks each key's order across failures, not only within one.
 	acrossFailures bool
+	// Hostile: the inputs sent, those found parked, and what of them got through.
+	hostile              *hostile
+	refused              []refusal
+	forgedDocs, baitSeen int
 }
 
 // check reads back the target stream, the queues and the archive with clean clients
 // and classifies each record the run wrote.
 func (w *World) check(ctx context.Context, e *runEnv, recs []written) error {
 	f := found{delivered: map[string]int{}, queued: map[string]bool{}, archived: map[string]bool{}, trimmed: e.trimmed, consumers: e.consumers,
-		parkReason: map[string]string{}, poison: e.poison, acrossFailures: e.acrossFailures}
+		parkReason: map[string]string{}, poison: e.poison, acrossFailures: e.acrossFailures, hostile: e.hostile}
 	steps := []func() error{
 		func() error {
 			switch {
@@ -153,6 +157,9 @@ func classify(r *Run, recs []written, f found) {
 	}
 	if f.poison != nil {
 		checkPoison(r, *f.poison, f)
+	}
+	if f.hostile != nil {
+		checkHostile(r, f)
 	}
 	r.OutOfOrder = outOfOrder(recs, f.order, f.acrossFailures)
 	if r.OutOfOrder > 0 {
@@ -307,17 +314,16 @@ func (w *World) readQueue(ctx context.Context, url string, f *found, reasons map
 	}
 	for _, m := range msgs {
 		why := aws.ToString(m.MessageAttributes[redrive.AttrLastError].StringValue)
-		if failures := onFailureOf(aws.ToString(m.Body)); failures != nil {
-			// The rehydration parks an on-failure event it cannot hydrate here.
-			for _, fl := range failures {
-				f.parked = append(f.parked, parkedFailure{fl, "parked by the rehydration (" + why + ")"})
-			}
+		if failures, object, ok := parkedInput(aws.ToString(m.Body)); ok {
+			// The rehydration parks here an input it cannot hydrate.
+			f.noteParked(failures, object, "parked by the rehydration ("+why+")", why)
 			continue
 		}
 		doc, err := archive.DecodeMessage(ctx, w.s3, w.bucket, aws.ToString(m.Body))
 		if err != nil {
 			return fmt.Errorf("decode message %s of %s: %w", aws.ToString(m.MessageId), url, err)
 		}
+		f.noteHostile(doc)
 		for _, r := range doc.Records {
 			f.queued[r.SequenceNumber()] = true
 			if reasons != nil {
@@ -336,31 +342,42 @@ func (w *World) readParked(ctx context.Context, url string, f *found) error {
 		return err
 	}
 	for _, m := range msgs {
-		failures := onFailureOf(aws.ToString(m.Body))
-		if failures == nil {
-			return fmt.Errorf("parked event %s: not an on-failure event", aws.ToString(m.MessageId))
+		failures, object, ok := parkedInput(aws.ToString(m.Body))
+		if !ok {
+			return fmt.Errorf("parked event %s: not an input of the hydrate function", aws.ToString(m.MessageId))
 		}
-		for _, fl := range failures {
-			f.parked = append(f.parked, parkedFailure{fl, "still on the hydrator's failure queue after the rehydration"})
-		}
+		f.noteParked(failures, object, "still on the hydrator's failure queue after the rehydration", "")
 	}
 	return nil
 }
 
-// onFailureOf returns the failures an on-failure event names (a Lambda invocation
-// record's payload included), or nil when body is not one.
-func onFailureOf(body string) []batch.Failure {
+// noteParked notes a parked input: a hostile one as refused with why, else the
+// failures it names as parked (where).
+func (f *found) noteParked(failures []batch.Failure, object bool, where, why string) {
+	if what := hostileInput(failures, object); f.hostile != nil && what != "" {
+		f.refused = append(f.refused, refusal{what, why})
+		return
+	}
+	for _, fl := range failures {
+		f.parked = append(f.parked, parkedFailure{fl, where})
+	}
+}
+
+// parkedInput parses a parked input of the hydrate function (a Lambda invocation
+// record's payload included): the failures it names and whether it names S3 objects;
+// ok is false when body is no such input.
+func parkedInput(body string) (failures []batch.Failure, object, ok bool) {
 	in, err := envelope.Parse([]byte(body))
 	if err != nil {
-		return nil
+		return nil, false, false
 	}
-	var out []batch.Failure
 	for _, it := range in.Items {
 		if it.Failure != nil {
-			out = append(out, *it.Failure)
+			failures = append(failures, *it.Failure)
 		}
+		object = object || it.Object != nil
 	}
-	return out
+	return failures, object, true
 }
 
 // readArchive reads every archived failure of the run.
@@ -380,6 +397,7 @@ func (w *World) readArchive(ctx context.Context, prefix string, f *found) error 
 			if err != nil {
 				return fmt.Errorf("archive %s: %w", aws.ToString(o.Key), err)
 			}
+			f.noteHostile(doc)
 			f.gaps = append(f.gaps, doc.Hydration.Gaps...)
 			for _, r := range doc.Records {
 				f.archived[r.SequenceNumber()] = true

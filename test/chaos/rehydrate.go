@@ -55,7 +55,7 @@ func (e *runEnv) rehydrate(ctx context.Context) error {
 
 // tick is one scheduled invocation of the hydrate function.
 func (e *runEnv) tick(ctx context.Context) error {
-	cfg := e.cfg.Copy()
+	cfg := e.hydrateCfg().Copy()
 	cfg.APIOptions = append(cfg.APIOptions, testkit.Middleware("chaosTimePasses", compressTime(e.q.parked)))
 	c := e.hydrateConfig()
 	c.FailureQueueURL, c.ParkingQueueURL = e.q.parked, e.q.parking

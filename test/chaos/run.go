@@ -186,6 +186,13 @@ func (w *World) Run(ctx context.Context, seed int64, s Settings) (*Run, error) {
 	if p.enabled[Poison] {
 		env.poison = &recs[p.poison]
 	}
+	if p.enabled[Hostile] {
+		if env.hostile, err = env.newHostile(ctx, rand.New(rand.NewPCG(uint64(seed), 4)), recs); err != nil {
+			return nil, err
+		}
+		defer env.hostile.mappings.Close()
+		r.Payloads = append(r.Payloads, env.hostile.bait...)
+	}
 	if p.consumer {
 		env.con = newConsumer(rand.New(rand.NewPCG(uint64(seed), 3)), p, inj, s.Rate, poisonID(env.poison, from))
 		defer env.con.fn.Close()
@@ -273,7 +280,8 @@ type runEnv struct {
 	// failedAt is when Lambda gave up on the run's batches: now, so that the records
 	// are within the stream's retention when the rehydration schedule runs.
 	failedAt time.Time
-	redriven bool // the redrive ran once: late SNS duplicates are redriven again
+	redriven bool     // the redrive ran once: late SNS duplicates are redriven again
+	hostile  *hostile // Hostile: the forged and foreign inputs
 }
 
 // poisonID is the poison record's id at the consumer function.
@@ -325,12 +333,17 @@ func (e *runEnv) play(ctx context.Context, recs []written, p plan) error {
 	if p.enabled[SQSBatch] {
 		deliver = e.deliverSQS
 	}
-	for _, batch := range [][]json.RawMessage{now, late} {
+	for i, batch := range [][]json.RawMessage{now, late} {
 		if len(batch) == 0 {
 			continue
 		}
 		if err := deliver(ctx, batch); err != nil {
 			return err
+		}
+		if i == 0 && e.hostile != nil {
+			if err := e.deliverHostile(ctx); err != nil {
+				return err
+			}
 		}
 		if err := e.rehydrate(ctx); err != nil {
 			return err
@@ -367,6 +380,7 @@ func (e *runEnv) onFailure(recs []written, f int, consumer string) json.RawMessa
 func (e *runEnv) hydrateConfig() hydrate.Config {
 	c := hydrate.Config{ArchiveBucket: e.bucket, ArchivePrefix: e.prefix, DLQURL: e.q.dlq, EventBus: e.bus}
 	c.Allowed, _ = hydrate.ParseAllowlist(e.from.arn)
+	c.CheckMappings = e.hostile != nil // the template's default; on where forged records come
 	return c
 }
 
@@ -379,7 +393,7 @@ func (e *runEnv) invoke(ctx context.Context, payload []byte) error {
 	for range asyncAttempts {
 		e.inj.Attempt()
 		pctx, done := e.inj.Process(ctx, hydrateMaxCalls)
-		_, err := hydrate.NewFromConfig(e.cfg, c, false).Handle(pctx, payload)
+		_, err := hydrate.NewFromConfig(e.hydrateCfg(), c, false).Handle(pctx, payload)
 		done()
 		if ctx.Err() != nil {
 			return ctx.Err()
