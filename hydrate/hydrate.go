@@ -116,7 +116,9 @@ func (h *Hydrator) allow(f *batch.Failure, allowed Allowlist) error {
 const captureReserve = 15 * time.Second
 
 // readInto reads ranges of f's shard into doc. A range the stream refuses as a whole
-// becomes a transient unreadable gap; any other error is returned for a retry.
+// becomes a transient unreadable gap, or a final trimmed one when its shard is proven
+// gone past the stream's retention (expiredShard); any other error is returned for a
+// retry.
 func (h *Hydrator) readInto(ctx context.Context, doc *archive.Document, f *batch.Failure, ranges []stream.Range) error {
 	if deadline, ok := ctx.Deadline(); ok {
 		reserve := min(captureReserve, time.Until(deadline)/4)
@@ -130,7 +132,11 @@ func (h *Hydrator) readInto(ctx context.Context, doc *archive.Document, f *batch
 		var unreadable *stream.UnreadableError
 		switch {
 		case errors.As(err, &unreadable):
-			hy.Gaps = append(hy.Gaps, batch.Gap{From: r.Start, To: r.End, Reason: batch.GapUnreadable, Detail: unreadable.Error()})
+			g, final := h.expiredShard(ctx, f, r, unreadable)
+			if !final {
+				g = batch.Gap{From: r.Start, To: r.End, Reason: batch.GapUnreadable, Detail: unreadable.Error()}
+			}
+			hy.Gaps = append(hy.Gaps, g)
 		case err != nil:
 			return err
 		}

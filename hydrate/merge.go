@@ -12,11 +12,11 @@ import (
 // merge combines an archived incomplete capture with a later attempt's read of the
 // same failure: the records of both, once each, in stream order; a gap only where
 // neither attempt read anything; and final where either attempt proved the records
-// gone. The later attempt's metadata (hydratedAt, from) is kept, its API calls added.
+// gone (also when the other attempt did not look there). The later attempt's metadata (hydratedAt, from) is kept, its API calls added.
 func merge(old, cur *archive.Document) *archive.Document {
 	out := *cur
 	out.Records = unionRecords(old.Records, cur.Records)
-	out.Hydration.Gaps = intersectGaps(withoutCountCheck(old.Hydration.Gaps), withoutCountCheck(cur.Hydration.Gaps))
+	out.Hydration.Gaps = mergeGaps(withoutCountCheck(old.Hydration.Gaps), withoutCountCheck(cur.Hydration.Gaps), out.Records)
 	out.Hydration.Calls = old.Hydration.Calls + cur.Hydration.Calls
 	settle(&out)
 	return &out
@@ -67,6 +67,40 @@ func unionRecords(old, cur []batch.Record) []batch.Record {
 		}
 	}
 	return slices.CompactFunc(out, func(a, b batch.Record) bool { return compareKeys(keyOf(a), keyOf(b)) == 0 })
+}
+
+// mergeGaps is intersectGaps plus every final gap one attempt found where the other
+// left none and no record of either lies: records proven gone stay accounted for when
+// the later attempt read only the parts still missing (a resumed read) or read the
+// range whole after a count mismatch, which has no gap to intersect with.
+func mergeGaps(old, cur []batch.Gap, recs []batch.Record) []batch.Gap {
+	out := intersectGaps(old, cur)
+	for _, g := range slices.Concat(old, cur) {
+		if g.Final() && !overlaps(out, g) && !holdsRecord(recs, g) {
+			out = append(out, g)
+		}
+	}
+	slices.SortFunc(out, func(a, b batch.Gap) int { return stream.CompareSequence(a.From, b.From) })
+	return out
+}
+
+func overlaps(gaps []batch.Gap, g batch.Gap) bool {
+	for _, o := range gaps {
+		if stream.CompareSequence(o.From, g.To) <= 0 && stream.CompareSequence(g.From, o.To) <= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func holdsRecord(recs []batch.Record, g batch.Gap) bool {
+	for _, r := range recs {
+		s := r.SequenceNumber()
+		if stream.CompareSequence(g.From, s) <= 0 && stream.CompareSequence(s, g.To) <= 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // intersectGaps returns the parts of the range that both attempts left unread. A part

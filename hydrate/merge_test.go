@@ -81,6 +81,14 @@ func TestMerge(t *testing.T) {
 			old: doc(recs(100), 3, unread(101, 200, "deadline")), cur: doc(recs(180, 200), 3, trimmed(100, 179)),
 			want: []string{"100", "180", "200"}, gaps: []batch.Gap{trimmed(101, 179)}, status: archive.StatusPartial,
 		},
+		"a gap trimmed before the first attempt survives a resumed read": {
+			old: doc(recs(150, 160), 5, trimmed(100, 149), unread(161, 200, "access-denied")), cur: doc(recs(180, 200), 5),
+			want: []string{"150", "160", "180", "200"}, gaps: []batch.Gap{trimmed(100, 149)}, status: archive.StatusPartial,
+		},
+		"a whole read after a count mismatch finds the trim": {
+			old: doc(recs(150, 160, 180, 200), 5), cur: doc(recs(150, 160, 180, 200), 5, trimmed(100, 149)),
+			want: []string{"150", "160", "180", "200"}, gaps: []batch.Gap{trimmed(100, 149)}, status: archive.StatusPartial,
+		},
 		"still transient where both failed": {
 			old: doc(recs(100), 3, unread(101, 200, "deadline")), cur: doc(recs(100, 110), 3, unread(111, 200, "access-denied")),
 			want: []string{"100", "110"}, gaps: []batch.Gap{unread(111, 200, "access-denied")}, status: archive.StatusIncomplete,

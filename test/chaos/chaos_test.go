@@ -55,14 +55,14 @@ func TestChaos(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d runs from seed %d in %v, %d events parked\n%s", m.Runs, *seed, time.Since(start).Round(time.Second), m.ParkedEvents, m.Table())
+	t.Logf("%d runs from seed %d in %v, %d events parked, %d rehydrated\n%s", m.Runs, *seed, time.Since(start).Round(time.Second), m.ParkedEvents, m.Rehydrated, m.Table())
 	if m.Total.Lost > 0 || m.Total.Unexplained > 0 || m.Total.OutOfOrder > 0 {
 		t.Errorf("got %d lost, %d unexplained duplicates, %d out of order; want 0 each", m.Total.Lost, m.Total.Unexplained, m.Total.OutOfOrder)
 	}
 	checkNoPayloadLogged(t, logs.Bytes(), payloads)
 	if *report != "" {
-		how := fmt.Sprintf("Last run: %s, %d runs, seeds %d..%d (`go test ./test/chaos -run 'TestChaos$' -args -chaos.seed=%d -chaos.runs=%d` under scripts/localaws.sh run), %d on-failure events parked after Lambda's retries, %d log bytes scanned for payloads.",
-			time.Now().UTC().Format("2006-01-02"), m.Runs, *seed, *seed+int64(m.Runs)-1, *seed, m.Runs, m.ParkedEvents, len(logs.Bytes()))
+		how := fmt.Sprintf("Last run: %s, %d runs, seeds %d..%d (`go test ./test/chaos -run 'TestChaos$' -args -chaos.seed=%d -chaos.runs=%d` under scripts/localaws.sh run), %d on-failure events parked after Lambda's retries and %d of them hydrated by the rehydration schedule, %d log bytes scanned for payloads.",
+			time.Now().UTC().Format("2006-01-02"), m.Runs, *seed, *seed+int64(m.Runs)-1, *seed, m.Runs, m.ParkedEvents, m.Rehydrated, len(logs.Bytes()))
 		if err := chaos.WriteReport(*report, &m, how); err != nil {
 			t.Fatal(err)
 		}

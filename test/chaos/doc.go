@@ -12,11 +12,13 @@
 // reports it; and crashes a process by cancelling its context at a random call.
 // World.Run plays Lambda's part around the handlers — a fresh process per attempt,
 // two async retries and then the event parked in the function's OnFailure
-// destination; SNS duplicates; scheduled redrive runs, the first one cut mid-call in
-// some runs — and then an oracle reads the target stream (or what the consumer function
-// accepted), the queues, the parked events and the archive with clean clients
-// and puts each record in exactly one class: delivered, queued, parked, in a named
-// gap, or lost. Duplicates count as explained only in runs with a crash or an
+// destination (its failure queue), which the rehydration schedule then drains through
+// the deployed function's path; SNS duplicates; hostile inputs (a forged on-failure
+// record, a foreign S3 on-failure object); scheduled redrive runs, the first one cut
+// mid-call in some runs — and then an oracle reads the target stream (or what the
+// consumer function accepted), the queues, the parked events and the archive with
+// clean clients and puts each record in exactly one class: delivered, queued, parked
+// (trimmed before any attempt, its failure never hydrated), in a final gap, or lost. Duplicates count as explained only in runs with a crash or an
 // after-send fault. Matrix totals runs per fault class and WriteReport writes its
 // table into RELIABILITY.md.
 //

@@ -64,11 +64,18 @@ const (
 	// invalid); that record must be parked with the refusal as its reason and the
 	// others delivered.
 	Poison Class = "poison entry"
+	// Hostile: besides the real failures, a forged on-failure record (a range the
+	// named function never failed on: it has no event source mapping) and a foreign S3
+	// on-failure object (a real failure's record whose payload holds a record of
+	// another stream, shard or range) reach the hydrate function, which checks
+	// mappings in these runs. Nothing of them may be archived, queued or redriven, and
+	// each must end parked with the reason it was refused.
+	Hostile Class = "forged or foreign S3 payload"
 )
 
 // Classes lists every class in table order.
 var Classes = []Class{Retryable, Throttle, Timeout, Permanent, Expired, Trimmed, Crash, Duplicate, Denied, TwoConsumers, SQSBatch, DynamoDBSource,
-	ConsumerTarget, DeadlineMidCall, OutOfOrder, Poison}
+	ConsumerTarget, DeadlineMidCall, OutOfOrder, Poison, Hostile}
 
 // callClasses fail single attempts at random.
 var callClasses = []Class{Retryable, Throttle, Timeout, Permanent, Expired}

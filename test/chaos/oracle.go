@@ -2,7 +2,6 @@ package chaos
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -28,9 +27,13 @@ type Tally struct {
 	Records   int
 	Delivered int // on the target stream
 	Queued    int // archived and on the DLQ or redrive's parking queue
-	Parked    int // named by an on-failure event parked after Lambda's retries
-	Gapped    int // inside a gap of an archived failure
-	Lost      int
+	// Parked records were trimmed before any attempt, and their failure is still on
+	// the hydrator's failure queue or was parked by the rehydration: nothing of them
+	// was readable, so nothing is lost, but no archive names them as a gap yet. A
+	// record still readable that ends there is lost.
+	Parked int
+	Gapped int // trimmed before any attempt, inside a final gap of an archived failure
+	Lost   int
 	// Duplicates are extra copies on the target; Unexplained ones came in a run with
 	// no crash and no after-send fault, where none may.
 	Duplicates, Unexplained int
@@ -56,7 +59,7 @@ type found struct {
 	queued    map[string]bool // sequence numbers in DLQ and parking messages
 	archived  map[string]bool // sequence numbers in archive objects
 	gaps      []batch.Gap     // gaps of archived failures
-	parked    []batch.Failure
+	parked    []parkedFailure
 	// trimmed are the records trimmed before any attempt could read them: the only
 	// ones a gap may account for.
 	trimmed map[string]bool
@@ -68,13 +71,17 @@ type found struct {
 	poison     *written
 	// acrossFailures checks each key's order across failures, not only within one.
 	acrossFailures bool
+	// Hostile: the inputs sent, those found parked, and what of them got through.
+	hostile              *hostile
+	refused              []refusal
+	forgedDocs, baitSeen int
 }
 
 // check reads back the target stream, the queues and the archive with clean clients
 // and classifies each record the run wrote.
 func (w *World) check(ctx context.Context, e *runEnv, recs []written) error {
 	f := found{delivered: map[string]int{}, queued: map[string]bool{}, archived: map[string]bool{}, trimmed: e.trimmed, consumers: e.consumers,
-		parkReason: map[string]string{}, poison: e.poison, acrossFailures: e.acrossFailures}
+		parkReason: map[string]string{}, poison: e.poison, acrossFailures: e.acrossFailures, hostile: e.hostile}
 	steps := []func() error{
 		func() error {
 			switch {
@@ -101,6 +108,13 @@ func (w *World) check(ctx context.Context, e *runEnv, recs []written) error {
 	return nil
 }
 
+// parkedFailure is a failure named by an on-failure event that was not hydrated: left
+// on the hydrator's failure queue or parked by the rehydration.
+type parkedFailure struct {
+	batch.Failure
+	where string
+}
+
 func classify(r *Run, recs []written, f found) {
 	explained := r.AfterSend > 0 || r.Injected[Crash] > 0
 	due := max(f.consumers, 1)
@@ -122,10 +136,13 @@ func classify(r *Run, recs []written, f found) {
 			if !f.archived[rec.seq] {
 				r.Problems = append(r.Problems, fmt.Sprintf("record %d (%s) queued but not archived", rec.index, rec.seq))
 			}
-		case parkedHas(f.parked, rec.seq):
-			r.Parked++
 		case f.trimmed[rec.seq] && finalGapHas(f.gaps, rec.seq):
 			r.Gapped++
+		case f.trimmed[rec.seq] && parkedHas(f.parked, rec.seq) != nil:
+			r.Parked++
+		case parkedHas(f.parked, rec.seq) != nil:
+			r.Lost++ // the rehydration had until the records leave the stream
+			r.Problems = append(r.Problems, fmt.Sprintf("record %d (%s) lost: its failure is %s, though the record is still in the stream", rec.index, rec.seq, parkedHas(f.parked, rec.seq).where))
 		case gapHas(f.gaps, rec.seq) != nil:
 			r.Lost++ // it was in the stream when the first attempt ran: no gap excuses it
 			g := gapHas(f.gaps, rec.seq)
@@ -141,19 +158,23 @@ func classify(r *Run, recs []written, f found) {
 	if f.poison != nil {
 		checkPoison(r, *f.poison, f)
 	}
+	if f.hostile != nil {
+		checkHostile(r, f)
+	}
 	r.OutOfOrder = outOfOrder(recs, f.order, f.acrossFailures)
 	if r.OutOfOrder > 0 {
 		r.Problems = append(r.Problems, fmt.Sprintf("%d records delivered ahead of an earlier record of their key", r.OutOfOrder))
 	}
 }
 
-func parkedHas(parked []batch.Failure, seq string) bool {
-	for _, p := range parked {
+// parkedHas returns the parked failure whose range holds seq, or nil.
+func parkedHas(parked []parkedFailure, seq string) *parkedFailure {
+	for i, p := range parked {
 		if stream.CompareSequence(p.Start, seq) <= 0 && stream.CompareSequence(seq, p.End) <= 0 {
-			return true
+			return &parked[i]
 		}
 	}
-	return false
+	return nil
 }
 
 // gapHas returns the archived gap holding seq, or nil.
@@ -292,45 +313,71 @@ func (w *World) readQueue(ctx context.Context, url string, f *found, reasons map
 		return err
 	}
 	for _, m := range msgs {
+		why := aws.ToString(m.MessageAttributes[redrive.AttrLastError].StringValue)
+		if failures, object, ok := parkedInput(aws.ToString(m.Body)); ok {
+			// The rehydration parks here an input it cannot hydrate.
+			f.noteParked(failures, object, "parked by the rehydration ("+why+")", why)
+			continue
+		}
 		doc, err := archive.DecodeMessage(ctx, w.s3, w.bucket, aws.ToString(m.Body))
 		if err != nil {
 			return fmt.Errorf("decode message %s of %s: %w", aws.ToString(m.MessageId), url, err)
 		}
+		f.noteHostile(doc)
 		for _, r := range doc.Records {
 			f.queued[r.SequenceNumber()] = true
 			if reasons != nil {
-				reasons[r.SequenceNumber()] = aws.ToString(m.MessageAttributes[redrive.AttrLastError].StringValue)
+				reasons[r.SequenceNumber()] = why
 			}
 		}
 	}
 	return nil
 }
 
-// readParked reads the events parked in the hydrate function's OnFailure
-// destination and keeps the failures their payloads still name.
+// readParked reads the events left in the hydrate function's OnFailure destination
+// (its failure queue) after the rehydration and keeps the failures they name.
 func (w *World) readParked(ctx context.Context, url string, f *found) error {
 	msgs, err := w.receiveAll(ctx, url)
 	if err != nil {
 		return err
 	}
 	for _, m := range msgs {
-		var rec struct {
-			RequestPayload json.RawMessage `json:"requestPayload"`
+		failures, object, ok := parkedInput(aws.ToString(m.Body))
+		if !ok {
+			return fmt.Errorf("parked event %s: not an input of the hydrate function", aws.ToString(m.MessageId))
 		}
-		if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &rec); err != nil {
-			return fmt.Errorf("parked event: %w", err)
-		}
-		in, err := envelope.Parse(rec.RequestPayload)
-		if err != nil {
-			return fmt.Errorf("parked event payload: %w", err)
-		}
-		for _, it := range in.Items {
-			if it.Failure != nil {
-				f.parked = append(f.parked, *it.Failure)
-			}
-		}
+		f.noteParked(failures, object, "still on the hydrator's failure queue after the rehydration", "")
 	}
 	return nil
+}
+
+// noteParked notes a parked input: a hostile one as refused with why, else the
+// failures it names as parked (where).
+func (f *found) noteParked(failures []batch.Failure, object bool, where, why string) {
+	if what := hostileInput(failures, object); f.hostile != nil && what != "" {
+		f.refused = append(f.refused, refusal{what, why})
+		return
+	}
+	for _, fl := range failures {
+		f.parked = append(f.parked, parkedFailure{fl, where})
+	}
+}
+
+// parkedInput parses a parked input of the hydrate function (a Lambda invocation
+// record's payload included): the failures it names and whether it names S3 objects;
+// ok is false when body is no such input.
+func parkedInput(body string) (failures []batch.Failure, object, ok bool) {
+	in, err := envelope.Parse([]byte(body))
+	if err != nil {
+		return nil, false, false
+	}
+	for _, it := range in.Items {
+		if it.Failure != nil {
+			failures = append(failures, *it.Failure)
+		}
+		object = object || it.Object != nil
+	}
+	return failures, object, true
 }
 
 // readArchive reads every archived failure of the run.
@@ -350,6 +397,7 @@ func (w *World) readArchive(ctx context.Context, prefix string, f *found) error 
 			if err != nil {
 				return fmt.Errorf("archive %s: %w", aws.ToString(o.Key), err)
 			}
+			f.noteHostile(doc)
 			f.gaps = append(f.gaps, doc.Hydration.Gaps...)
 			for _, r := range doc.Records {
 				f.archived[r.SequenceNumber()] = true

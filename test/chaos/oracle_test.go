@@ -27,11 +27,15 @@ func TestClassify(t *testing.T) {
 			f:    found{delivered: map[string]int{"r0": 1, "r2": 1}, order: []string{"r0", "r2"}},
 			want: Tally{Records: 3, Delivered: 2, Lost: 1},
 		},
-		"queued, parked and in a gap": {
+		"queued, parked trimmed and in a gap": {
 			f: found{delivered: map[string]int{}, queued: map[string]bool{"10": true}, archived: map[string]bool{"10": true},
-				parked: []batch.Failure{{Start: "15", End: "25"}}, gaps: []batch.Gap{{From: "30", To: "30", Reason: batch.GapTrimmed}},
-				trimmed: map[string]bool{"30": true}},
+				parked: parked("15", "25"), gaps: []batch.Gap{{From: "30", To: "30", Reason: batch.GapTrimmed}},
+				trimmed: map[string]bool{"20": true, "30": true}},
 			want: Tally{Records: 3, Queued: 1, Parked: 1, Gapped: 1},
+		},
+		"parked while still in the stream": {
+			f:    found{delivered: map[string]int{"r0": 1, "r2": 1}, parked: parked("15", "25"), trimmed: map[string]bool{}},
+			want: Tally{Records: 3, Delivered: 2, Lost: 1},
 		},
 		"in a transient gap": {
 			f: found{delivered: map[string]int{"r0": 1, "r1": 1}, gaps: []batch.Gap{{From: "30", To: "30", Reason: batch.GapUnreadable, Detail: "deadline"}},
@@ -52,7 +56,7 @@ func TestClassify(t *testing.T) {
 			want: Tally{Records: 3, Delivered: 2, Lost: 1},
 		},
 		"a parked event of another range does not count": {
-			f:    found{delivered: map[string]int{"r0": 1, "r1": 1}, parked: []batch.Failure{{Start: "31", End: "40"}}},
+			f:    found{delivered: map[string]int{"r0": 1, "r1": 1}, parked: parked("31", "40")},
 			want: Tally{Records: 3, Delivered: 2, Lost: 1},
 		},
 		"duplicate with no fault to explain it": {
@@ -125,4 +129,8 @@ func TestClassifyPoison(t *testing.T) {
 			}
 		})
 	}
+}
+
+func parked(start, end string) []parkedFailure {
+	return []parkedFailure{{batch.Failure{Start: start, End: end}, "on the failure queue"}}
 }

@@ -12,11 +12,14 @@ import (
 	"github.com/streamdlq/streamdlq/redrive"
 )
 
-// redrive runs scheduled redrives until one drains the DLQ cleanly. A crashed run's
+// redrive runs scheduled redrives until one drains the DLQ cleanly; DeadlineMidCall
+// cuts the very first of the run only. A crashed run's
 // messages come back when their visibility timeout ends, before the next run.
 func (e *runEnv) redrive(ctx context.Context) error {
+	first := !e.redriven
+	e.redriven = true
 	for run := range redriveRuns {
-		cutting := run == 0 && e.con != nil && e.con.deadline
+		cutting := first && run == 0 && e.con != nil && e.con.deadline
 		budget := 10 * time.Second
 		if cutting {
 			budget = cutBudget

@@ -50,9 +50,12 @@ type Run struct {
 	AfterSend int // faults after the service acted (crashes included): what makes duplicates
 	Tally
 	ParkedEvents int // on-failure events parked after Lambda's retries
-	Problems     []string
-	Payloads     [][]byte // the records' data, for the log scan
-	Errors       []string // why invocations failed, for a failing run's report
+	// RehydrateTicks are the rehydration schedule's invocations; Rehydrated the parked
+	// events they hydrated.
+	RehydrateTicks, Rehydrated int
+	Problems                   []string
+	Payloads                   [][]byte // the records' data, for the log scan
+	Errors                     []string // why invocations failed, for a failing run's report
 }
 
 // written is a record the run put on the source stream.
@@ -178,9 +181,17 @@ func (w *World) Run(ctx context.Context, seed int64, s Settings) (*Run, error) {
 	if p.enabled[Denied] {
 		inj.Deny(p.denied, p.pageLimit)
 	}
-	env := &runEnv{World: w, inj: inj, cfg: w.faulty(inj), q: q, prefix: name, run: r, trimmed: trimmed, consumers: p.consumers, from: from}
+	env := &runEnv{World: w, inj: inj, cfg: w.faulty(inj), q: q, prefix: name, run: r, trimmed: trimmed, consumers: p.consumers, from: from,
+		failedAt: time.Now().UTC().Truncate(time.Second)}
 	if p.enabled[Poison] {
 		env.poison = &recs[p.poison]
+	}
+	if p.enabled[Hostile] {
+		if env.hostile, err = env.newHostile(ctx, rand.New(rand.NewPCG(uint64(seed), 4)), recs); err != nil {
+			return nil, err
+		}
+		defer env.hostile.mappings.Close()
+		r.Payloads = append(r.Payloads, env.hostile.bait...)
 	}
 	if p.consumer {
 		env.con = newConsumer(rand.New(rand.NewPCG(uint64(seed), 3)), p, inj, s.Rate, poisonID(env.poison, from))
@@ -266,6 +277,11 @@ type runEnv struct {
 	con            *consumer // the consumer function, when the failures go back to it
 	poison         *written  // the record the target refuses, with Poison
 	acrossFailures bool      // OutOfOrder: each key's order holds across failures
+	// failedAt is when Lambda gave up on the run's batches: now, so that the records
+	// are within the stream's retention when the rehydration schedule runs.
+	failedAt time.Time
+	redriven bool     // the redrive ran once: late SNS duplicates are redriven again
+	hostile  *hostile // Hostile: the forged and foreign inputs
 }
 
 // poisonID is the poison record's id at the consumer function.
@@ -287,8 +303,10 @@ type source struct {
 	table, queue     string // DynamoDB runs: the table and the target queue
 }
 
-// play delivers the on-failure records and redrives; SNS duplicates come right away
-// or after the redrive, when the first copy's message is long gone from the DLQ.
+// play delivers the on-failure records, re-hydrates the events parked after Lambda's
+// retries as the schedule does, and redrives; SNS duplicates come right away or after
+// the redrive, when the first copy's message is long gone from the DLQ (and what they
+// park is re-hydrated and redriven in turn).
 func (e *runEnv) play(ctx context.Context, recs []written, p plan) error {
 	var now, late []json.RawMessage
 	if p.consumers > 1 {
@@ -315,13 +333,26 @@ func (e *runEnv) play(ctx context.Context, recs []written, p plan) error {
 	if p.enabled[SQSBatch] {
 		deliver = e.deliverSQS
 	}
-	if err := deliver(ctx, now); err != nil {
-		return err
+	for i, batch := range [][]json.RawMessage{now, late} {
+		if len(batch) == 0 {
+			continue
+		}
+		if err := deliver(ctx, batch); err != nil {
+			return err
+		}
+		if i == 0 && e.hostile != nil {
+			if err := e.deliverHostile(ctx); err != nil {
+				return err
+			}
+		}
+		if err := e.rehydrate(ctx); err != nil {
+			return err
+		}
+		if err := e.redrive(ctx); err != nil {
+			return err
+		}
 	}
-	if err := e.redrive(ctx); err != nil {
-		return err
-	}
-	return deliver(ctx, late)
+	return nil
 }
 
 // deliverSNS sends each on-failure record through SNS: one async invocation each.
@@ -343,12 +374,13 @@ func (e *runEnv) onFailure(recs []written, f int, consumer string) json.RawMessa
 	}
 	return onfailure.Record(onfailure.Batch{Source: e.from.kind, StreamARN: e.from.arn,
 		ShardID: e.from.shard, Start: mine[0].seq, End: mine[len(mine)-1].seq, BatchSize: len(mine),
-		FunctionARN: consumer, Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
+		FunctionARN: consumer, Time: e.failedAt})
 }
 
 func (e *runEnv) hydrateConfig() hydrate.Config {
 	c := hydrate.Config{ArchiveBucket: e.bucket, ArchivePrefix: e.prefix, DLQURL: e.q.dlq, EventBus: e.bus}
 	c.Allowed, _ = hydrate.ParseAllowlist(e.from.arn)
+	c.CheckMappings = e.hostile != nil // the template's default; on where forged records come
 	return c
 }
 
@@ -361,7 +393,7 @@ func (e *runEnv) invoke(ctx context.Context, payload []byte) error {
 	for range asyncAttempts {
 		e.inj.Attempt()
 		pctx, done := e.inj.Process(ctx, hydrateMaxCalls)
-		_, err := hydrate.NewFromConfig(e.cfg, c, false).Handle(pctx, payload)
+		_, err := hydrate.NewFromConfig(e.hydrateCfg(), c, false).Handle(pctx, payload)
 		done()
 		if ctx.Err() != nil {
 			return ctx.Err()

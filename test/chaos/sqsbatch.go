@@ -71,7 +71,7 @@ func (e *runEnv) sqsInvoke(ctx context.Context, pending []json.RawMessage) ([]js
 	defer done()
 	dctx, cancel := context.WithTimeout(pctx, sqsDeadline)
 	defer cancel()
-	h := hydrate.NewFromConfig(e.cfg, e.hydrateConfig(), false, func(o *hydrate.HandlerOptions) { o.ItemTime = sqsItemTime })
+	h := hydrate.NewFromConfig(e.hydrateCfg(), e.hydrateConfig(), false, func(o *hydrate.HandlerOptions) { o.ItemTime = sqsItemTime })
 	resp, err := h.Handle(dctx, payload)
 	if errors.Is(dctx.Err(), context.DeadlineExceeded) {
 		e.inj.cutShort() // a call cut by the deadline may have acted: like a crash

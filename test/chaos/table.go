@@ -20,6 +20,7 @@ type Matrix struct {
 	Runs         int
 	FirstSeed    int64
 	ParkedEvents int
+	Rehydrated   int // parked events the rehydration schedule hydrated
 	ByClass      map[Class]*Row
 	None         Row // runs with no fault enabled
 	Total        Row
@@ -32,6 +33,7 @@ func (m *Matrix) Add(r *Run) {
 	}
 	m.Runs++
 	m.ParkedEvents += r.ParkedEvents
+	m.Rehydrated += r.Rehydrated
 	m.Total.Runs++
 	m.Total.add(r.Tally)
 	if len(r.Enabled) == 0 {

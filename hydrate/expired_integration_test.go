@@ -1,0 +1,49 @@
+package hydrate_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/streamdlq/streamdlq/archive"
+	"github.com/streamdlq/streamdlq/archive/batch"
+	"github.com/streamdlq/streamdlq/hydrate"
+	"github.com/streamdlq/streamdlq/internal/testkit/onfailure"
+)
+
+// A failure naming a shard the stream does not have (as Kinesis answers for a closed
+// shard dropped after the retention) is captured with a final trimmed gap when it is
+// older than the stream's retention (kinesis-local's default 24 h), and fails for a
+// retry, with a transient gap, while it is younger.
+func TestHandleShardPastRetention(t *testing.T) {
+	tests := map[string]struct {
+		age       time.Duration
+		wantErr   bool
+		wantGap   string
+		wantState string
+	}{
+		"older than the retention": {age: 25 * time.Hour, wantGap: batch.GapTrimmed, wantState: archive.StatusUnreadable},
+		"within the retention":     {age: time.Hour, wantErr: true, wantGap: batch.GapUnreadable, wantState: archive.StatusIncomplete},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			rec := onfailure.Record(onfailure.Batch{Source: "kinesis", StreamARN: e.streamARN, ShardID: "shardId-000000000099",
+				Start: "49650000000000000000000000000000000000000000000000000000", End: "49650000000000000000000000000000000000000000000000000010",
+				BatchSize: 2, Time: time.Now().Add(-tt.age)})
+			_, err := e.handler(t).Handle(context.Background(), onfailure.SNSEvent(topic, rec))
+			var incomplete *hydrate.IncompleteError
+			if got := errors.As(err, &incomplete); got != tt.wantErr {
+				t.Fatalf("Handle: got error %v, want an *IncompleteError: %v", err, tt.wantErr)
+			}
+			_, doc := archived(t, e)
+			if g := doc.Hydration.Gaps; len(g) != 1 || g[0].Reason != tt.wantGap {
+				t.Errorf("got gaps %+v, want one %s gap", g, tt.wantGap)
+			}
+			if doc.Hydration.Status != tt.wantState {
+				t.Errorf("got status %s, want %s", doc.Hydration.Status, tt.wantState)
+			}
+		})
+	}
+}
