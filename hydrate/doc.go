@@ -23,8 +23,9 @@
 // that is not the failure's included), and otherwise only transient errors worth
 // retrying. What the stream could not give is a gap in the document, never an error:
 // a final gap (batch.Gap.Final: trimmed, compacted, shard-ended) for records proven
-// gone — trimmed includes a Kinesis shard past retention: not found in a stream that
-// exists, named by a failure older than the stream's retention period — and a
+// gone — trimmed includes a shard past retention: not found in a stream that exists,
+// named by a failure older than the stream's retention period (Kinesis: its
+// RetentionPeriodHours; DynamoDB Streams: 24 h) — and a
 // transient one for everything else (access or KMS denied, throttled, deadline, short
 // read, stream or topic not found, a shard not found while its records could still be
 // retained), which makes the document incomplete.

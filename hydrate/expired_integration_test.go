@@ -6,9 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/streamdlq/streamdlq/archive"
 	"github.com/streamdlq/streamdlq/archive/batch"
 	"github.com/streamdlq/streamdlq/hydrate"
+	"github.com/streamdlq/streamdlq/internal/testkit"
 	"github.com/streamdlq/streamdlq/internal/testkit/onfailure"
 )
 
@@ -33,6 +36,43 @@ func TestHandleShardPastRetention(t *testing.T) {
 				Start: "49650000000000000000000000000000000000000000000000000000", End: "49650000000000000000000000000000000000000000000000000010",
 				BatchSize: 2, Time: time.Now().Add(-tt.age)})
 			_, err := e.handler(t).Handle(context.Background(), onfailure.SNSEvent(topic, rec))
+			var incomplete *hydrate.IncompleteError
+			if got := errors.As(err, &incomplete); got != tt.wantErr {
+				t.Fatalf("Handle: got error %v, want an *IncompleteError: %v", err, tt.wantErr)
+			}
+			_, doc := archived(t, e)
+			if g := doc.Hydration.Gaps; len(g) != 1 || g[0].Reason != tt.wantGap {
+				t.Errorf("got gaps %+v, want one %s gap", g, tt.wantGap)
+			}
+			if doc.Hydration.Status != tt.wantState {
+				t.Errorf("got status %s, want %s", doc.Hydration.Status, tt.wantState)
+			}
+		})
+	}
+}
+
+// The same on DynamoDB Local, which answers ResourceNotFoundException for a shard id
+// its stream does not have, as DynamoDB Streams does for a shard deleted after 24 h:
+// older than 24 h, a final trimmed gap; younger, a retry.
+func TestHandleDynamoDBShardPastRetention(t *testing.T) {
+	tests := map[string]struct {
+		age       time.Duration
+		wantErr   bool
+		wantGap   string
+		wantState string
+	}{
+		"older than 24 h": {age: 25 * time.Hour, wantGap: batch.GapTrimmed, wantState: archive.StatusUnreadable},
+		"within 24 h":     {age: time.Hour, wantErr: true, wantGap: batch.GapUnreadable, wantState: archive.StatusIncomplete},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			_, streamARN := testkit.Table(t, dynamodb.NewFromConfig(testkit.Config(t, testkit.DynamoDB, testkit.DynamoDBStreams)))
+			c := e.config()
+			c.Allowed, _ = hydrate.ParseAllowlist(streamARN)
+			rec := onfailure.Record(onfailure.Batch{Source: "dynamodb", StreamARN: streamARN, ShardID: "shardId-00000001700000000000-0000dead",
+				Start: "000000000000000000100", End: "000000000000000000110", BatchSize: 2, Time: time.Now().Add(-tt.age)})
+			_, err := hydrate.NewFromConfig(e.cfg, c, false).Handle(context.Background(), onfailure.SNSEvent(topic, rec))
 			var incomplete *hydrate.IncompleteError
 			if got := errors.As(err, &incomplete); got != tt.wantErr {
 				t.Fatalf("Handle: got error %v, want an *IncompleteError: %v", err, tt.wantErr)

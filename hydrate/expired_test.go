@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
@@ -82,6 +84,74 @@ func TestShardPastRetention(t *testing.T) {
 			}
 			if tt.want == batch.GapTrimmed && !strings.Contains(gaps[0].Detail, "shardId-000000000007") {
 				t.Errorf("got detail %q, want it to name the shard", gaps[0].Detail)
+			}
+		})
+	}
+}
+
+// goneDynamoDBShard is a DynamoDB stream whose shard is not found (as DynamoDB Streams
+// answers for a shard deleted after its records' 24 h): describe answers DescribeStream.
+type goneDynamoDBShard struct {
+	describe func(in *dynamodbstreams.DescribeStreamInput) (*dynamodbstreams.DescribeStreamOutput, error)
+}
+
+func (goneDynamoDBShard) GetShardIterator(context.Context, *dynamodbstreams.GetShardIteratorInput, ...func(*dynamodbstreams.Options)) (*dynamodbstreams.GetShardIteratorOutput, error) {
+	return nil, &dtypes.ResourceNotFoundException{Message: aws.String("Requested resource not found: Shard does not exist")}
+}
+
+func (goneDynamoDBShard) GetRecords(context.Context, *dynamodbstreams.GetRecordsInput, ...func(*dynamodbstreams.Options)) (*dynamodbstreams.GetRecordsOutput, error) {
+	panic("no iterator was given")
+}
+
+func (g goneDynamoDBShard) DescribeStream(_ context.Context, in *dynamodbstreams.DescribeStreamInput, _ ...func(*dynamodbstreams.Options)) (*dynamodbstreams.DescribeStreamOutput, error) {
+	return g.describe(in)
+}
+
+// The same rule holds for DynamoDB Streams, whose retention is a fixed 24 h: a shard
+// not found is a final trimmed gap only when DescribeStream finds the stream and the
+// failure is older than 24 h.
+func TestDynamoDBShardPastRetention(t *testing.T) {
+	const stream = "arn:aws:dynamodb:us-east-2:123456789012:table/orders/stream/2026-05-01T00:00:00.000"
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	exists := func(in *dynamodbstreams.DescribeStreamInput) (*dynamodbstreams.DescribeStreamOutput, error) {
+		if aws.ToString(in.StreamArn) != stream {
+			return nil, &dtypes.ResourceNotFoundException{Message: aws.String("Requested resource not found")}
+		}
+		return &dynamodbstreams.DescribeStreamOutput{StreamDescription: &dtypes.StreamDescription{StreamArn: in.StreamArn,
+			StreamStatus: dtypes.StreamStatusEnabled}}, nil
+	}
+	tests := map[string]struct {
+		failed   time.Duration // how long ago Lambda gave up
+		describe func(*dynamodbstreams.DescribeStreamInput) (*dynamodbstreams.DescribeStreamOutput, error)
+		want     string // gap reason
+		status   string
+	}{
+		"older than 24 h": {failed: 25 * time.Hour, describe: exists, want: batch.GapTrimmed, status: archive.StatusUnreadable},
+		"within 24 h":     {failed: 23 * time.Hour, describe: exists, want: batch.GapUnreadable, status: archive.StatusIncomplete},
+		"stream not found either": {failed: 25 * time.Hour, describe: func(*dynamodbstreams.DescribeStreamInput) (*dynamodbstreams.DescribeStreamOutput, error) {
+			return nil, &dtypes.ResourceNotFoundException{Message: aws.String("Requested resource not found: Stream does not exist")}
+		}, want: batch.GapUnreadable, status: archive.StatusIncomplete},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			h := New(aws.Config{Region: "us-east-2"}, Config{Allowed: mustAllow(t, stream)})
+			h.readers.withClients(nil, goneDynamoDBShard{describe: tt.describe})
+			h.clock = testkit.NewSimClock(now)
+			f := &batch.Failure{Source: batch.SourceDynamoDB, StreamARN: stream, AccountID: "123456789012", Region: "us-east-2",
+				ShardID: "shardId-00000001700000000000-0000000a", Start: "100", End: "200", BatchSize: 3, Timestamp: now.Add(-tt.failed)}
+			doc, err := h.Hydrate(context.Background(), f, Allowlist{})
+			if err != nil {
+				t.Fatalf("Hydrate: %v", err)
+			}
+			gaps := doc.Hydration.Gaps
+			if len(gaps) != 1 || gaps[0].Reason != tt.want || gaps[0].From != "100" || gaps[0].To != "200" {
+				t.Fatalf("got gaps %+v, want one %s gap 100..200", gaps, tt.want)
+			}
+			if doc.Hydration.Status != tt.status {
+				t.Errorf("got status %s, want %s", doc.Hydration.Status, tt.status)
+			}
+			if tt.want == batch.GapTrimmed && !strings.Contains(gaps[0].Detail, "24h0m0s") {
+				t.Errorf("got detail %q, want it to name the 24 h retention", gaps[0].Detail)
 			}
 		})
 	}

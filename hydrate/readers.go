@@ -40,8 +40,10 @@ type accountReaders struct {
 	// pipes describes its pipes.
 	mappings listMappingsAPI
 	pipes    describePipeAPI
-	// summary tells a Kinesis stream's retention.
-	summary streamSummaryAPI
+	// summary tells a Kinesis stream's retention, describe whether a DynamoDB stream
+	// exists.
+	summary  streamSummaryAPI
+	describe describeStreamAPI
 }
 
 func newReaders(base aws.Config, roles map[string]string, deaggregate bool) *readers {
@@ -71,12 +73,13 @@ func (r *readers) forAccountRegion(account, region string) *accountReaders {
 	if region != "" {
 		cfg.Region = region
 	}
-	kc := kinesis.NewFromConfig(cfg)
+	kc, dc := kinesis.NewFromConfig(cfg), dynamodbstreams.NewFromConfig(cfg)
 	ar := &accountReaders{
 		kinesis: stream.NewKinesisReader(kc,
 			func(o *stream.KinesisOptions) { o.Deaggregate = r.deaggregate }),
 		summary:  kc,
-		dynamodb: stream.NewDynamoDBReader(dynamodbstreams.NewFromConfig(cfg)),
+		dynamodb: stream.NewDynamoDBReader(dc),
+		describe: dc,
 		mappings: lambda.NewFromConfig(cfg),
 		pipes:    pipes.NewFromConfig(cfg),
 	}
@@ -106,6 +109,9 @@ func (r *readers) withClients(k KinesisAPI, d DynamoDBStreamsAPI) {
 	own.dynamodb = stream.NewDynamoDBReader(d)
 	if s, ok := k.(streamSummaryAPI); ok {
 		own.summary = s
+	}
+	if s, ok := d.(describeStreamAPI); ok {
+		own.describe = s
 	}
 	r.byKey[readersKey{}] = &own
 }

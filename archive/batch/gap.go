@@ -7,7 +7,9 @@ package batch
 const (
 	// GapTrimmed (final): the records were past the stream's retention period when
 	// read: the first record the stream returned from its trim horizon lay past them,
-	// or DynamoDB Streams answered TrimmedDataAccessException; for Kafka, the offsets
+	// or DynamoDB Streams answered TrimmedDataAccessException, or their shard is past
+	// retention (not found in a stream that exists, named by a failure older than the
+	// stream's retention: the service has dropped the shard); for Kafka, the offsets
 	// lie below the partition's log start offset (retention or DeleteRecords).
 	GapTrimmed = "trimmed"
 	// GapCompacted (final): offsets inside a Kafka range that the log no longer holds,

@@ -55,7 +55,8 @@ func TestChaos(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d runs from seed %d in %v, %d events parked, %d rehydrated\n%s", m.Runs, *seed, time.Since(start).Round(time.Second), m.ParkedEvents, m.Rehydrated, m.Table())
+	t.Logf("%d runs from seed %d in %v, %d events parked, %d rehydrated in %d rehydration ticks\n%s", m.Runs, *seed,
+		time.Since(start).Round(time.Second), m.ParkedEvents, m.Rehydrated, m.RehydrateTicks, m.Table())
 	if m.Total.Lost > 0 || m.Total.Unexplained > 0 || m.Total.OutOfOrder > 0 {
 		t.Errorf("got %d lost, %d unexplained duplicates, %d out of order; want 0 each", m.Total.Lost, m.Total.Unexplained, m.Total.OutOfOrder)
 	}

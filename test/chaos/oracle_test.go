@@ -134,3 +134,13 @@ func TestClassifyPoison(t *testing.T) {
 func parked(start, end string) []parkedFailure {
 	return []parkedFailure{{batch.Failure{Start: start, End: end}, "on the failure queue"}}
 }
+
+// The matrix totals the runs' rehydration, for the summary line.
+func TestMatrixTotalsRehydration(t *testing.T) {
+	var m Matrix
+	m.Add(&Run{Seed: 1, RehydrateTicks: 3, Rehydrated: 1, ParkedEvents: 2})
+	m.Add(&Run{Seed: 2, RehydrateTicks: 1})
+	if m.RehydrateTicks != 4 || m.Rehydrated != 1 || m.ParkedEvents != 2 {
+		t.Errorf("got %d ticks, %d rehydrated, %d parked; want 4, 1, 2", m.RehydrateTicks, m.Rehydrated, m.ParkedEvents)
+	}
+}

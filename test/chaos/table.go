@@ -24,6 +24,8 @@ type Matrix struct {
 	ByClass      map[Class]*Row
 	None         Row // runs with no fault enabled
 	Total        Row
+
+	RehydrateTicks int // the rehydration schedule's invocations over all runs
 }
 
 // Add counts a checked run.
@@ -34,6 +36,7 @@ func (m *Matrix) Add(r *Run) {
 	m.Runs++
 	m.ParkedEvents += r.ParkedEvents
 	m.Rehydrated += r.Rehydrated
+	m.RehydrateTicks += r.RehydrateTicks
 	m.Total.Runs++
 	m.Total.add(r.Tally)
 	if len(r.Enabled) == 0 {
