@@ -6,9 +6,11 @@
 // A Kafka on-failure record (Amazon MSK or self-managed) may name several
 // topic-partitions: each is its own item, failure and capture, under the message's ID
 // (kafka.go). It is allowed by cluster ARN and bootstrap servers, vouched for by the
-// consumer's mapping (for self-managed Kafka: a mapping of the function with no source
-// ARN), read committed by direct assignment, and captured like a stream's failure: the
-// consumer in its key, superseded while incomplete; a retry reads the whole range.
+// consumer's mapping on its topic (for self-managed Kafka: a mapping of the function
+// whose bootstrap servers include the failure's), read committed by direct assignment
+// from the record's servers or, for MSK when it names none or another listener's, from
+// kafka:GetBootstrapBrokers (kafka_brokers.go), and captured like a stream's failure:
+// the consumer in its key, superseded while incomplete; a retry reads the whole range.
 //
 // Before reading, a failure must be vouched for by an event source mapping of its
 // function that sends failures to this stack (mapping.go), and an S3 object's payload

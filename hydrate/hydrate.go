@@ -41,8 +41,9 @@ type Hydrator struct {
 // New returns a Hydrator that reads with cfg's credentials, assuming the configured
 // role for other accounts' streams.
 func New(cfg aws.Config, c Config) *Hydrator {
-	h := &Hydrator{readers: newReaders(cfg, c.Roles, c.Deaggregate), allowed: c.Allowed, clock: clock.Real,
-		kafka: newKafkaReaders(c.Kafka, secretsmanager.NewFromConfig(cfg), cfg.Credentials)}
+	h := &Hydrator{readers: newReaders(cfg, c.Roles, c.Deaggregate), allowed: c.Allowed, clock: clock.Real}
+	h.kafka = newKafkaReaders(c.Kafka, secretsmanager.NewFromConfig(cfg), cfg.Credentials,
+		func(account, region string) mskBrokersAPI { return h.readers.forAccountRegion(account, region).msk })
 	if c.CheckMappings {
 		h.mappings = newMappingCheck(c.InputARNs,
 			func(account, region string) listMappingsAPI {

@@ -52,18 +52,21 @@ func loadKafkaConfig(l *settings.Loader) KafkaConfig {
 }
 
 // kafkaReaders keeps one franz-go client per cluster (its bootstrap servers) for the
-// life of the process, so a warm function reuses its connections.
+// life of the process, so a warm function reuses its connections. brokers finds the
+// servers of MSK failures whose records name none (or another listener's).
 type kafkaReaders struct {
 	cfg     KafkaConfig
 	secrets kafka.SecretsAPI
 	creds   aws.CredentialsProvider
+	brokers *mskBrokers
 
 	mu        sync.Mutex
 	byServers map[string]*kafka.Reader
 }
 
-func newKafkaReaders(cfg KafkaConfig, secrets kafka.SecretsAPI, creds aws.CredentialsProvider) *kafkaReaders {
-	return &kafkaReaders{cfg: cfg, secrets: secrets, creds: creds, byServers: map[string]*kafka.Reader{}}
+func newKafkaReaders(cfg KafkaConfig, secrets kafka.SecretsAPI, creds aws.CredentialsProvider, brokers func(account, region string) mskBrokersAPI) *kafkaReaders {
+	return &kafkaReaders{cfg: cfg, secrets: secrets, creds: creds, brokers: newMSKBrokers(cfg.Client, brokers),
+		byServers: map[string]*kafka.Reader{}}
 }
 
 // allow refuses a Kafka failure outside the allowlist with a *NotAllowedError naming
@@ -80,10 +83,14 @@ func (k *kafkaReaders) allow(kf *batch.Kafka, allowed Allowlist) error {
 }
 
 // allows applies the allowlist: the cluster ARN for MSK, the bootstrap servers for
-// every cluster, since they are where the records will be read from.
+// every cluster, since they are where the records will be read from. An MSK record
+// naming no servers is read from the brokers AWS gives for its cluster.
 func (k *kafkaReaders) allows(kf *batch.Kafka, allowed Allowlist) bool {
-	if kf.ClusterARN != "" && !allowed.Allows(kf.ClusterARN) || len(kf.BootstrapServers) == 0 {
+	if kf.ClusterARN != "" && !allowed.Allows(kf.ClusterARN) {
 		return false
+	}
+	if len(kf.BootstrapServers) == 0 {
+		return kf.Managed()
 	}
 	for _, s := range kf.BootstrapServers {
 		if !k.serverAllowed(s, kf) {
@@ -108,8 +115,10 @@ func (k *kafkaReaders) serverAllowed(server string, kf *batch.Kafka) bool {
 		strings.HasSuffix(host, ".kafka-serverless."+region+".amazonaws.com")
 }
 
-func (k *kafkaReaders) reader(kf *batch.Kafka, region string) (*kafka.Reader, error) {
-	key := strings.Join(kf.BootstrapServers, ",")
+// reader returns the reader of the cluster at servers; region is the cluster's (MSK
+// IAM tokens are signed for it).
+func (k *kafkaReaders) reader(servers []string, region string) (*kafka.Reader, error) {
+	key := strings.Join(servers, ",")
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if rd := k.byServers[key]; rd != nil {
@@ -119,7 +128,7 @@ func (k *kafkaReaders) reader(kf *batch.Kafka, region string) (*kafka.Reader, er
 	if err != nil {
 		return nil, err
 	}
-	cl, err := kgo.NewClient(append(opts, kgo.SeedBrokers(kf.BootstrapServers...), kgo.ClientID("streamdlq-hydrate"))...)
+	cl, err := kgo.NewClient(append(opts, kgo.SeedBrokers(servers...), kgo.ClientID("streamdlq-hydrate"))...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka client for %s: %w", key, err)
 	}
@@ -158,11 +167,15 @@ func (h *Hydrator) readKafka(ctx context.Context, f *batch.Failure) (kafka.Resul
 		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-reserve))
 		defer cancel()
 	}
-	rd, err := h.kafka.reader(f.Kafka, f.Region)
+	kf := f.Kafka
+	servers, err := h.kafka.brokers.servers(ctx, kf, f.AccountID, f.Region)
 	if err != nil {
 		return kafka.Result{}, err
 	}
-	kf := f.Kafka
+	rd, err := h.kafka.reader(servers, f.Region)
+	if err != nil {
+		return kafka.Result{}, err
+	}
 	return rd.Read(ctx, kafka.Range{Topic: kf.Topic, Partition: kf.Partition, First: kf.FirstOffset, Last: kf.LastOffset})
 }
 

@@ -25,7 +25,8 @@ func TestKafkaAllows(t *testing.T) {
 			BootstrapServers: []string{"b-1.orders.a1bcde.c1.kafka.eu-west-1.amazonaws.com:9098"}}},
 		"MSK of another account": {kf: batch.Kafka{ClusterARN: strings.Replace(msk, "123456789012", "210987654321", 1),
 			BootstrapServers: []string{"b-1.orders.a1bcde.c1.kafka.us-east-1.amazonaws.com:9098"}}},
-		"MSK without brokers": {kf: batch.Kafka{ClusterARN: msk}},
+		"MSK without brokers (AWS names them)":    {kf: batch.Kafka{ClusterARN: msk}, want: true},
+		"MSK of another account, without brokers": {kf: batch.Kafka{ClusterARN: strings.Replace(msk, "123456789012", "210987654321", 1)}},
 		"self-managed, all servers allowed": {servers: []string{"kafka-*.internal:9092"},
 			kf: batch.Kafka{BootstrapServers: []string{"kafka-1.internal:9092", "kafka-2.internal:9092"}}, want: true},
 		"self-managed, one server not allowed": {servers: []string{"kafka-*.internal:9092"},
@@ -34,7 +35,7 @@ func TestKafkaAllows(t *testing.T) {
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			k := newKafkaReaders(KafkaConfig{Servers: tt.servers}, nil, nil)
+			k := newKafkaReaders(KafkaConfig{Servers: tt.servers}, nil, nil, nil)
 			if got := k.allows(&tt.kf, same); got != tt.want {
 				t.Fatalf("got %v, want %v", got, tt.want)
 			}

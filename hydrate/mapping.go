@@ -84,7 +84,7 @@ func newMappingCheck(inputs []string, client func(account, region string) listMa
 // check returns a *MappingError when no mapping vouches for f, or a transient error
 // when the mappings could not be listed.
 func (m *mappingCheck) check(ctx context.Context, f *batch.Failure) error {
-	key := f.FunctionARN + " " + f.StreamARN
+	key := f.FunctionARN + " " + f.StreamARN + kafkaMappingKey(f)
 	m.mu.Lock()
 	r, ok := m.cache[key]
 	m.mu.Unlock()
@@ -126,7 +126,7 @@ func (m *mappingCheck) lookup(ctx context.Context, f *batch.Failure) (*MappingEr
 	}
 	var seen []string
 	for _, name := range names {
-		dests, err := m.mappingDestinations(ctx, m.client(fn.account, fn.region), name, f.StreamARN)
+		dests, err := m.mappingDestinations(ctx, m.client(fn.account, fn.region), name, f)
 		if err != nil {
 			return nil, err
 		}
@@ -136,7 +136,7 @@ func (m *mappingCheck) lookup(ctx context.Context, f *batch.Failure) (*MappingEr
 		seen = append(seen, dests...)
 	}
 	if len(seen) == 0 {
-		return refuse("the function has no event source mapping on the stream")
+		return refuse("the function has no event source mapping on the stream%s", kafkaMappingWant(f))
 	}
 	return refuse("its mappings on the stream send failures to %s, none of this stack's inputs", strings.Join(seen, ", "))
 }
@@ -178,10 +178,11 @@ func (m *mappingCheck) lookupPipe(ctx context.Context, f *batch.Failure, p pipeA
 	return refuse("the pipe's dead-letter target %q is none of this stack's inputs", dlq)
 }
 
-// mappingDestinations lists the OnFailure destinations of function's mappings on stream. The
-// function is the filter, not the stream: a mapping through an enhanced fan-out
-// consumer names the consumer's ARN (STREAM/consumer/NAME:ID) as its source.
-func (m *mappingCheck) mappingDestinations(ctx context.Context, api listMappingsAPI, function, streamARN string) ([]string, error) {
+// mappingDestinations lists the OnFailure destinations of function's mappings that
+// read f's range (mappingReads). The function is the filter, not the stream: a mapping
+// through an enhanced fan-out consumer names the consumer's ARN
+// (STREAM/consumer/NAME:ID) as its source, and a self-managed Kafka mapping none.
+func (m *mappingCheck) mappingDestinations(ctx context.Context, api listMappingsAPI, function string, f *batch.Failure) ([]string, error) {
 	var dests []string
 	p := lambda.NewListEventSourceMappingsPaginator(api, &lambda.ListEventSourceMappingsInput{FunctionName: &function})
 	for p.HasMorePages() {
@@ -190,8 +191,7 @@ func (m *mappingCheck) mappingDestinations(ctx context.Context, api listMappings
 			return nil, fmt.Errorf("list event source mappings of %s: %w", function, err)
 		}
 		for _, esm := range page.EventSourceMappings {
-			src := aws.ToString(esm.EventSourceArn)
-			if src != streamARN && !strings.HasPrefix(src, streamARN+"/consumer/") {
+			if !mappingReads(esm, f) {
 				continue
 			}
 			if dc := esm.DestinationConfig; dc != nil && dc.OnFailure != nil {

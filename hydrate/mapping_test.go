@@ -94,42 +94,6 @@ func TestMappingCheck(t *testing.T) {
 	}
 }
 
-// A Kafka failure is vouched for by the function's mapping on its MSK cluster, or, for
-// a self-managed cluster (no ARN on either side), by a mapping without a source ARN.
-func TestMappingCheckKafka(t *testing.T) {
-	const cluster = "arn:aws:kafka:eu-west-1:111122223333:cluster/orders/abcd-1"
-	selfManaged := types.EventSourceMappingConfiguration{
-		DestinationConfig: &types.DestinationConfig{OnFailure: &types.OnFailure{Destination: aws.String(mapTopic)}}}
-	cases := map[string]struct {
-		clusterARN string
-		mappings   []types.EventSourceMappingConfiguration
-		wantOK     bool
-	}{
-		"MSK mapping":                    {cluster, []types.EventSourceMappingConfiguration{esm(cluster, mapTopic)}, true},
-		"MSK, mapping on a stream only":  {cluster, []types.EventSourceMappingConfiguration{esm(mapStream, mapTopic)}, false},
-		"self-managed mapping":           {"", []types.EventSourceMappingConfiguration{selfManaged}, true},
-		"self-managed, MSK mapping only": {"", []types.EventSourceMappingConfiguration{esm(cluster, mapTopic)}, false},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			api := &fakeLambda{list: func(*lambda.ListEventSourceMappingsInput) (*lambda.ListEventSourceMappingsOutput, error) {
-				return &lambda.ListEventSourceMappingsOutput{EventSourceMappings: tc.mappings}, nil
-			}}
-			m := newMappingCheck([]string{mapTopic}, func(string, string) listMappingsAPI { return api }, nil)
-			f := &batch.Failure{Source: batch.SourceKafka, FunctionARN: mapFunction, StreamARN: tc.clusterARN, ShardID: "0", Start: "1", End: "2",
-				Kafka: &batch.Kafka{ClusterARN: tc.clusterARN, BootstrapServers: []string{"b-1:9092"}, Topic: "orders", FirstOffset: 1, LastOffset: 2}}
-			err := m.check(context.Background(), f)
-			var merr *MappingError
-			switch {
-			case tc.wantOK && err != nil:
-				t.Fatalf("got %v, want the failure vouched for", err)
-			case !tc.wantOK && !errors.As(err, &merr):
-				t.Fatalf("got %v, want a *MappingError", err)
-			}
-		})
-	}
-}
-
 // One List per function and stream while the cache is fresh, another once it is stale;
 // a List error is not cached and is not a *MappingError (it is retried).
 func TestMappingCheckCaches(t *testing.T) {

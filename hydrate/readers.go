@@ -6,6 +6,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	msk "github.com/aws/aws-sdk-go-v2/service/kafka"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/pipes"
@@ -44,6 +45,8 @@ type accountReaders struct {
 	// exists.
 	summary  streamSummaryAPI
 	describe describeStreamAPI
+	// msk finds the brokers of MSK clusters in this account and region.
+	msk mskBrokersAPI
 }
 
 func newReaders(base aws.Config, roles map[string]string, deaggregate bool) *readers {
@@ -82,6 +85,7 @@ func (r *readers) forAccountRegion(account, region string) *accountReaders {
 		describe: dc,
 		mappings: lambda.NewFromConfig(cfg),
 		pipes:    pipes.NewFromConfig(cfg),
+		msk:      msk.NewFromConfig(cfg),
 	}
 	r.byKey[key] = ar
 	return ar

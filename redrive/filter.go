@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
+	"github.com/streamdlq/streamdlq/archive"
 	"github.com/streamdlq/streamdlq/archive/batch"
 )
 
@@ -21,10 +22,12 @@ type listMappingsAPI interface {
 
 var _ listMappingsAPI = (*lambda.Client)(nil)
 
-// consumerFilters are the filter criteria of the consumer's mapping on the stream,
-// looked up once per run.
-func (r *Redriver) consumerFilters(ctx context.Context, function, stream string) (filterCriteria, error) {
-	key := function + " " + stream
+// consumerFilters are the filter criteria of the consumer's mapping on the failure's
+// stream (for Kafka: on its topic, and for self-managed Kafka with its bootstrap
+// servers), looked up once per run.
+func (r *Redriver) consumerFilters(ctx context.Context, function string, h archive.Hydration) (filterCriteria, error) {
+	stream := h.StreamARN
+	key := function + " " + stream + kafkaFilterKey(h.Kafka)
 	if fc, ok := r.filters[key]; ok {
 		return fc.criteria, fc.err
 	}
@@ -43,7 +46,7 @@ func (r *Redriver) consumerFilters(ctx context.Context, function, stream string)
 			break
 		}
 		for _, m := range page.EventSourceMappings {
-			if stream == "" && m.EventSourceArn != nil {
+			if stream == "" && m.EventSourceArn != nil || !kafkaMappingReads(m, h.Kafka) {
 				continue
 			}
 			if m.FilterCriteria != nil {

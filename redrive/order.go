@@ -5,6 +5,8 @@ import (
 	"errors"
 	"slices"
 	"strings"
+
+	"github.com/streamdlq/streamdlq/archive"
 )
 
 // ErrEarlierUnfinished: an earlier failure of the same shard was not fully delivered
@@ -59,19 +61,45 @@ func lineOf(u *unit) string { return u.target + " " + shardOf(u) }
 
 // chainShards makes each planned failure wait for the one before it of its shard
 // (at the same target) in this round, and holds back a failure behind an earlier
-// one that an earlier round left unfinished.
+// one that an earlier round left unfinished or whose message could not be read.
 func (r *Redriver) chainShards(units []*unit) {
 	last := map[string]*unit{}
+	unread := unreadShards(units)
 	for _, u := range units {
 		if u.doc == nil || u.skip == skipFiltered {
 			continue
 		}
-		s := lineOf(u)
-		if start, ok := r.unfinished[s]; ok && compareSeq(start, u.doc.Hydration.Start) < 0 {
+		s, h := lineOf(u), u.doc.Hydration
+		if start, ok := r.unfinished[s]; ok && compareSeq(start, h.Start) < 0 {
+			u.waitErr = ErrEarlierUnfinished
+		}
+		if start, ok := unread[h.StreamARN+"/"+h.ShardID]; ok && compareSeq(start, h.Start) < 0 {
 			u.waitErr = ErrEarlierUnfinished
 		}
 		u.after, last[s] = last[s], u
 	}
+}
+
+// unreadShards are the shards of the failures whose message could not be read this
+// round (a claim check S3 would not give, say), each with its earliest start: the
+// message's attributes still name its stream, shard and start, though not its target,
+// so every later failure of that shard waits for the next run, whatever its target.
+// A Kafka failure's shard is its partition number on its cluster ARN (empty when
+// self-managed), so it holds back the same partition of every self-managed topic: a
+// wait, never a reorder. A message that can never be read (permanent) holds nothing
+// back; it is parked.
+func unreadShards(units []*unit) map[string]string {
+	unread := map[string]string{}
+	for _, u := range units {
+		if u.doc != nil || u.permanent || u.msg == nil {
+			continue
+		}
+		s, start := attr(u.msg, archive.AttrStreamARN)+"/"+attr(u.msg, archive.AttrShardID), attr(u.msg, archive.AttrStart)
+		if old, ok := unread[s]; start != "" && (!ok || compareSeq(start, old) < 0) {
+			unread[s] = start
+		}
+	}
+	return unread
 }
 
 // noteUnfinished remembers a failure left (partly) undelivered, so that later

@@ -56,7 +56,7 @@ func (r *Redriver) filtersFor(ctx context.Context, u *unit, d *deliverer) (filte
 	if r.opts.Mappings == nil || u.consumer == "" || d.target.Name() != PrefixLambda+u.consumer {
 		return nil, nil
 	}
-	return r.consumerFilters(ctx, u.consumer, u.doc.Hydration.StreamARN)
+	return r.consumerFilters(ctx, u.consumer, u.doc.Hydration)
 }
 
 // deliverer is the deliverer of the failure's route.

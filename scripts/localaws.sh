@@ -218,7 +218,7 @@ run() {
   export STREAMDLQ_KAFKA_BROKERS="127.0.0.1:$kafka_port"
   export STREAMDLQ_KAFKA_SCRAM_BROKERS="127.0.0.1:$kafka_scram_port"
   export STREAMDLQ_KAFKA_SCRAM_USER="$kafka_scram_user" STREAMDLQ_KAFKA_SCRAM_PASSWORD="$kafka_scram_password"
-  export STREAMDLQ_KAFKA_TLS_BROKERS="127.0.0.1:$kafka_tls_port" STREAMDLQ_KAFKA_TLS_CA="$kafka_dir/ca.pem"
+  export STREAMDLQ_KAFKA_TLS_BROKERS="127.0.0.1:$kafka_tls_port" STREAMDLQ_KAFKA_TLS_BROKERS_CA="$kafka_dir/ca.pem"
   export STREAMDLQ_KAFKA_MTLS_BROKERS="127.0.0.1:$kafka_mtls_port"
   export STREAMDLQ_KAFKA_MTLS_CERT="$kafka_dir/client.pem" STREAMDLQ_KAFKA_MTLS_KEY="$kafka_dir/client.key"
   # Nothing in here can reach a registry: fail fast instead of hanging on one.

@@ -1,10 +1,12 @@
 // Package demo is `make demo`: on the local AWS it sets up what the SAM template would
 // (a stream, a table with a stream, the DLQ and parking queue, the archive bucket, the
-// bus), writes records, plays Lambda's part by sending on-failure records for three
-// failed batches (one Kinesis, one DynamoDB, one whose start has passed retention),
-// runs the real hydrate handler on them, shows what landed in the archive and the DLQ,
-// redrives the Kinesis failures back to their stream and the DynamoDB one to a queue,
-// and prints a report a newcomer can follow.
+// bus) and a topic on the local Kafka broker, writes records, plays Lambda's part by
+// sending on-failure records for four failed batches (one Kinesis, one DynamoDB, one
+// whose start has passed retention, one of a Kafka topic whose log start has passed
+// part of it), runs the real hydrate handler on them, shows what landed in the archive
+// and the DLQ, redrives the Kinesis failures back to their stream, the DynamoDB one to
+// a queue and the Kafka one back to its topic, and prints a report a newcomer can
+// follow.
 package main
 
 import (
@@ -48,8 +50,11 @@ func Run(ctx context.Context, cfg aws.Config, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p.line("stream %s (2 shards), table %s with a stream, queues %s and %s, bucket %s, bus %s",
-		StreamName, TableName, DLQName, ParkingName, BucketName, BusName)
+	if res.kafkaBrokers, err = kafkaBrokers(); err != nil {
+		return err
+	}
+	p.line("stream %s (2 shards), table %s with a stream, queues %s and %s, bucket %s, bus %s; Kafka topic %s",
+		StreamName, TableName, DLQName, ParkingName, BucketName, BusName, TopicName)
 
 	p.step("Producers write records")
 	orders, err := putOrders(ctx, c.kinesis, res.streamARN, 1000)
@@ -60,15 +65,21 @@ func Run(ctx context.Context, cfg aws.Config, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	payments, err := putPayments(ctx, res.kafkaBrokers, kafkaPayments, kafkaLogStart)
+	if err != nil {
+		return err
+	}
 	shards := sortedShards(orders)
-	p.line("1,000 orders to %s (%s: %d, %s: %d records); 40 customers to %s",
-		StreamName, shards[0].shardID, len(shards[0].seqs), shards[1].shardID, len(shards[1].seqs), TableName)
+	p.line("1,000 orders to %s (%s: %d, %s: %d records); 40 customers to %s; %d payments to %s",
+		StreamName, shards[0].shardID, len(shards[0].seqs), shards[1].shardID, len(shards[1].seqs), TableName, len(payments), TopicName)
 
 	batches := []failedBatch{
 		{label: "A", source: "kinesis", streamARN: res.streamARN, shardID: shards[0].shardID, seqs: shards[0].seqs[100:350]},
 		{label: "B", source: "dynamodb", streamARN: res.tableStreamARN, shardID: customers.shardID, seqs: customers.seqs[5:25]},
 		{label: "C", source: "kinesis", streamARN: res.streamARN, shardID: shards[1].shardID, seqs: shards[1].seqs[0:200],
 			note: "its first 50 records have passed the stream's retention (simulated: the emulators never trim)"},
+		{label: "D", source: "kafka", shardID: TopicName + "-0", seqs: payments[kafkaFirst : kafkaLast+1],
+			note: fmt.Sprintf("the topic's log now starts at offset %d (retention; here DeleteRecords on the real broker)", kafkaLogStart)},
 	}
 	p.step("Consumers fail; Lambda gives up and sends on-failure records to the SNS topic")
 	var records []onfailureRecord
@@ -76,6 +87,9 @@ func Run(ctx context.Context, cfg aws.Config, w io.Writer) error {
 		rec := onfailure.Record(onfailure.Batch{Source: b.source, StreamARN: b.streamARN, ShardID: b.shardID,
 			Start: b.seqs[0], End: b.seqs[len(b.seqs)-1], BatchSize: len(b.seqs),
 			FunctionARN: "arn:aws:lambda:us-east-1:000000000000:function:" + b.source + "-consumer"})
+		if b.source == "kafka" {
+			rec = kafkaRecord(b, res.kafkaBrokers)
+		}
 		records = append(records, onfailureRecord{b, rec})
 		p.line("%s  %-8s %-22s %3d records  %s..%s  %s", b.label, b.source, b.shardID, len(b.seqs), tail(b.seqs[0]), tail(b.seqs[len(b.seqs)-1]), b.note)
 	}
@@ -120,7 +134,9 @@ func hydrateAll(ctx context.Context, cfg aws.Config, res resources, recs []onfai
 	}
 	docs := map[string]*archive.Document{}
 	var current string
-	h := hydrate.NewFromConfig(cfg, hydrate.Config{Allowed: allowed, ArchiveBucket: BucketName, DLQURL: res.dlqURL, EventBus: BusName}, false,
+	// A self-managed cluster is allowed by its bootstrap servers.
+	kc := hydrate.KafkaConfig{Servers: res.kafkaBrokers, Client: kafkaPlaintext}
+	h := hydrate.NewFromConfig(cfg, hydrate.Config{Allowed: allowed, ArchiveBucket: BucketName, DLQURL: res.dlqURL, EventBus: BusName, Kafka: kc}, false,
 		func(o *hydrate.HandlerOptions) {
 			o.Emit = func(doc *archive.Document, c *hydrate.Captured) {
 				docs[current] = doc

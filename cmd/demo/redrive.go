@@ -18,10 +18,11 @@ import (
 const ReplayQueueName = "customers-replay"
 
 // redriveAll runs the redrive as the scheduled function would, routed: Kinesis
-// failures back to their stream, the DynamoDB one to a queue. It returns the records delivered per
-// batch label.
+// failures back to their stream, the DynamoDB one to a queue, the Kafka one back to
+// its topic (same key, headers and partition). It returns the batches whose records
+// were all delivered, by label.
 func redriveAll(ctx context.Context, cfg aws.Config, res resources, batches []failedBatch, p *printer) (map[string]bool, error) {
-	p.step("redrive: replay from the DLQ — back to the stream, per-key order kept, at a pace the shards take")
+	p.step("redrive: replay from the DLQ — back to the stream and the topic, per-key order kept, at a pace the shards take")
 	replayURL, err := testkit.CreateQueue(ctx, sqs.NewFromConfig(cfg), ReplayQueueName, nil)
 	if err != nil {
 		return nil, err
@@ -31,17 +32,26 @@ func redriveAll(ctx context.Context, cfg aws.Config, res resources, batches []fa
 		return nil, err
 	}
 	// The demo has no consumer function to re-invoke (the default target), so its
-	// Kinesis failures go back to their stream.
+	// Kinesis failures go back to their stream and its Kafka one to its topic.
+	topic := redrive.Route{Pattern: TopicName, Target: redrive.SpecKafkaSource}
 	back := redrive.Route{Pattern: "*", Target: redrive.SpecSource}
-	c := redrive.Config{DLQURL: res.dlqURL, ParkingURL: res.parkingURL, ArchiveBucket: BucketName, Routes: []redrive.Route{route, back}}
+	c := redrive.Config{DLQURL: res.dlqURL, ParkingURL: res.parkingURL, ArchiveBucket: BucketName, Routes: []redrive.Route{route, topic, back},
+		KafkaBrokers: res.kafkaBrokers, KafkaClient: kafkaPlaintext}
+	endBefore, err := topicEnd(ctx, res.kafkaBrokers)
+	if err != nil {
+		return nil, err
+	}
 	quiet := zerolog.New(io.Discard).WithContext(ctx)
 	rep, err := redrive.NewFromConfig(cfg, c).Run(quiet)
 	if err != nil {
 		return nil, fmt.Errorf("redrive: %w", err)
 	}
 	targetOf := func(b failedBatch) string {
-		if b.source == "dynamodb" {
+		switch b.source {
+		case "dynamodb":
 			return redrive.PrefixSQS + replayURL
+		case "kafka":
+			return redrive.PrefixKafka + TopicName
 		}
 		return redrive.PrefixKinesis + b.streamARN
 	}
@@ -55,6 +65,11 @@ func redriveAll(ctx context.Context, cfg aws.Config, res resources, batches []fa
 			}
 		}
 	}
+	endAfter, err := topicEnd(ctx, res.kafkaBrokers)
+	if err != nil {
+		return nil, err
+	}
+	p.line("%s partition 0 ended at offset %d and now at %d: the rescued payments appended with their keys and headers", TopicName, endBefore, endAfter)
 	depth, err := queueDepth(ctx, sqs.NewFromConfig(cfg), res.dlqURL)
 	if err != nil {
 		return nil, err

@@ -28,6 +28,7 @@ const (
 type resources struct {
 	streamARN, tableStreamARN string
 	dlqURL, parkingURL        string
+	kafkaBrokers              []string // the local broker's PLAINTEXT listener
 }
 
 type clients struct {

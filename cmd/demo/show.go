@@ -43,7 +43,11 @@ func showArchiveAndDLQ(ctx context.Context, c clients, res resources, p *printer
 		if err != nil {
 			return err
 		}
-		p.line("archive  %-8s %-10s %-22s %3d/%-3d %-15s %6d bytes gzip", s.Source, archive.StreamName(s.StreamARN), s.ShardID, s.Records, s.Expected, s.Status, s.Size)
+		name := archive.StreamName(s.StreamARN)
+		if name == "" {
+			name = obj.Stream // a self-managed Kafka failure has no ARN: the key names its topic
+		}
+		p.line("archive  %-8s %-10s %-22s %3d/%-3d %-15s %6d bytes gzip", s.Source, name, s.ShardID, s.Records, s.Expected, s.Status, s.Size)
 	}
 	depth, err := queueDepth(ctx, c.sqs, res.dlqURL)
 	if err != nil {

@@ -64,7 +64,7 @@ func KafkaTLS(t testing.TB) (brokers []string, caFile string) {
 	if err != nil {
 		t.Fatalf("local Kafka TLS listener is not reachable: %v", err)
 	}
-	caFile = os.Getenv("STREAMDLQ_KAFKA_TLS_CA")
+	caFile = os.Getenv("STREAMDLQ_KAFKA_TLS_BROKERS_CA")
 	if _, err := os.Stat(caFile); err != nil {
 		t.Fatalf("local Kafka CA: %v", err)
 	}

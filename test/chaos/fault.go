@@ -75,7 +75,7 @@ const (
 
 // Classes lists every class in table order.
 var Classes = []Class{Retryable, Throttle, Timeout, Permanent, Expired, Trimmed, Crash, Duplicate, Denied, TwoConsumers, SQSBatch, DynamoDBSource,
-	ConsumerTarget, DeadlineMidCall, OutOfOrder, Poison, Hostile}
+	ConsumerTarget, DeadlineMidCall, OutOfOrder, Poison, Hostile, KafkaSource}
 
 // callClasses fail single attempts at random.
 var callClasses = []Class{Retryable, Throttle, Timeout, Permanent, Expired}

@@ -90,6 +90,8 @@ func (w *World) check(ctx context.Context, e *runEnv, recs []written) error {
 				return nil
 			case e.from.queue != "":
 				return w.readTargetQueue(ctx, e.from.queue, &f)
+			case e.from.kafka != nil:
+				return e.from.kafka.readTarget(ctx, &f)
 			}
 			return w.readTarget(ctx, &f)
 		},

@@ -57,6 +57,9 @@ func (e *runEnv) redriver(budget time.Duration) *redrive.Redriver {
 		o.SQS = sqsc
 		o.Routes = []redrive.Route{{Pattern: e.from.arn, Target: e.from.route}}
 		o.Budget, o.SafetyMargin = budget, 0
+		if e.from.kafka != nil {
+			e.from.kafka.redriveOptions(o)
+		}
 		if e.con != nil {
 			e.consumerOptions(o)
 		}

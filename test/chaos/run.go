@@ -113,6 +113,7 @@ func newPlan(rng *rand.Rand, s Settings) plan {
 		delete(p.enabled, Trimmed)
 		delete(p.enabled, Denied)
 	}
+	p.forKafka()
 	p.consumer = p.enabled[ConsumerTarget] || p.enabled[DeadlineMidCall]
 	if p.enabled[DynamoDBSource] && !p.consumer {
 		delete(p.enabled, Poison) // the SQS target has no whole-call refusal to play
@@ -159,6 +160,9 @@ func (w *World) Run(ctx context.Context, seed int64, s Settings) (*Run, error) {
 	if p.enabled[DynamoDBSource] {
 		from, err = w.dynamoDBSource(ctx, name, recs)
 		defer w.dropDynamoDBSource(ctx, from)
+	} else if p.enabled[KafkaSource] {
+		from, err = w.kafkaSource(ctx, name, recs, rand.New(rand.NewPCG(uint64(seed), 4)), inj)
+		defer from.kafka.close()
 	} else {
 		err = w.write(ctx, recs)
 	}
@@ -172,7 +176,13 @@ func (w *World) Run(ctx context.Context, seed int64, s Settings) (*Run, error) {
 	trimmed := map[string]bool{}
 	if p.enabled[Trimmed] && len(recs) > 1 {
 		t := 1 + rng.IntN(len(recs)-1)
-		inj.Trim(from.arn, from.shard, recs[t].seq, recs[t-1].seq)
+		if from.kafka != nil {
+			if err := from.kafka.trim(ctx, recs[t].seq, inj); err != nil {
+				return nil, err
+			}
+		} else {
+			inj.Trim(from.arn, from.shard, recs[t].seq, recs[t-1].seq)
+		}
 		for _, rec := range recs[:t] {
 			trimmed[rec.seq] = true
 		}
@@ -301,6 +311,7 @@ type source struct {
 	kind, arn, shard string
 	route            string // redrive target spec
 	table, queue     string // DynamoDB runs: the table and the target queue
+	kafka            *kafkaRun
 }
 
 // play delivers the on-failure records, re-hydrates the events parked after Lambda's
@@ -372,6 +383,9 @@ func (e *runEnv) onFailure(recs []written, f int, consumer string) json.RawMessa
 			mine = append(mine, r)
 		}
 	}
+	if e.from.kafka != nil {
+		return e.from.kafka.onFailure(mine, consumer, e.failedAt)
+	}
 	return onfailure.Record(onfailure.Batch{Source: e.from.kind, StreamARN: e.from.arn,
 		ShardID: e.from.shard, Start: mine[0].seq, End: mine[len(mine)-1].seq, BatchSize: len(mine),
 		FunctionARN: consumer, Time: e.failedAt})
@@ -381,6 +395,9 @@ func (e *runEnv) hydrateConfig() hydrate.Config {
 	c := hydrate.Config{ArchiveBucket: e.bucket, ArchivePrefix: e.prefix, DLQURL: e.q.dlq, EventBus: e.bus}
 	c.Allowed, _ = hydrate.ParseAllowlist(e.from.arn)
 	c.CheckMappings = e.hostile != nil // the template's default; on where forged records come
+	if e.from.kafka != nil {
+		e.from.kafka.hydrateConfig(&c)
+	}
 	return c
 }
 

@@ -99,9 +99,20 @@ var envName = regexp.MustCompile(`\bSTREAMDLQ_[A-Z0-9_]*[A-Z0-9]\b`)
 
 // harnessVars are read by the test harness, not by a function.
 var harnessVars = []string{"STREAMDLQ_LOCALAWS", "STREAMDLQ_NETNS", "STREAMDLQ_BENCH_GOMEMLIMIT",
-	// The local Apache Kafka's listeners and credentials (scripts/localaws.sh).
+	// The local Apache Kafka's listeners and credentials (scripts/localaws.sh). None may
+	// be a setting's name: the harness exports them to every test, and a function under
+	// test reading its settings from the environment would take them for configuration.
 	"STREAMDLQ_KAFKA_BROKERS", "STREAMDLQ_KAFKA_SCRAM_BROKERS", "STREAMDLQ_KAFKA_SCRAM_USER", "STREAMDLQ_KAFKA_SCRAM_PASSWORD",
-	"STREAMDLQ_KAFKA_TLS_BROKERS", "STREAMDLQ_KAFKA_MTLS_BROKERS", "STREAMDLQ_KAFKA_MTLS_CERT", "STREAMDLQ_KAFKA_MTLS_KEY"}
+	"STREAMDLQ_KAFKA_TLS_BROKERS", "STREAMDLQ_KAFKA_TLS_BROKERS_CA", "STREAMDLQ_KAFKA_MTLS_BROKERS", "STREAMDLQ_KAFKA_MTLS_CERT", "STREAMDLQ_KAFKA_MTLS_KEY"}
+
+// One name means one thing: no harness variable is also a setting.
+func TestHarnessVariablesAreNoSettings(t *testing.T) {
+	for _, s := range settings.All() {
+		if slices.Contains(harnessVars, s.Env) {
+			t.Errorf("%s is both a setting and a harness variable", s.Env)
+		}
+	}
+}
 
 // Every STREAMDLQ_* name in a Go string literal anywhere in the module, tests
 // included, is a declared setting: a misspelt variable is read as unset, silently.
