@@ -47,9 +47,10 @@ type kafkaRun struct {
 	calm atomic.Bool
 }
 
-// forKafka keeps the classes a Kafka source can play: Kinesis' denial and the
-// consumer function (which speaks Kinesis' and DynamoDB's shapes here) are left out,
-// and a run enabling both sources keeps DynamoDB's.
+// forKafka keeps the classes a Kafka source can play: Kinesis' denial, the consumer
+// function (which speaks Kinesis' and DynamoDB's shapes here) and the hostile inputs
+// (built as Kinesis and DynamoDB failures, vouched for by a mapping server that knows
+// no Kafka mapping) are left out, and a run enabling both sources keeps DynamoDB's.
 func (p *plan) forKafka() {
 	if !p.enabled[KafkaSource] {
 		return
@@ -58,7 +59,7 @@ func (p *plan) forKafka() {
 		delete(p.enabled, KafkaSource)
 		return
 	}
-	for _, c := range []Class{Denied, ConsumerTarget, DeadlineMidCall, Poison} {
+	for _, c := range []Class{Denied, ConsumerTarget, DeadlineMidCall, Poison, Hostile} {
 		delete(p.enabled, c)
 	}
 }
