@@ -188,16 +188,22 @@ func kafkaExpected(f *batch.Failure, res kafka.Result) int {
 }
 
 // kafkaFromPayload takes the topic-partition's records from the failed event an S3
-// destination object carries (the envelope left only this partition's in Payload).
+// destination object carries (the envelope left only this partition's in Payload),
+// once each is shown to belong to it.
 func (h *Hydrator) kafkaFromPayload(doc *archive.Document, f *batch.Failure) error {
 	var event events.KafkaEvent
 	if err := json.Unmarshal(f.Payload, &event); err != nil {
 		return &envelope.ParseError{Field: "payload.records", Err: err}
 	}
 	recs := event.Records[f.StreamName+"-"+f.ShardID]
+	var out []batch.Record
 	for i := range recs {
-		doc.Records = append(doc.Records, batch.Record{Kafka: &recs[i]})
+		out = append(out, batch.Record{Kafka: &recs[i]})
 	}
+	if err := checkPayload(f, out); err != nil {
+		return err
+	}
+	doc.Records = out
 	doc.Hydration.From = "s3-payload"
 	doc.Hydration.Expected = kafkaExpected(f, kafka.Result{})
 	h.finish(doc, f)

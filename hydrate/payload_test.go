@@ -140,3 +140,67 @@ func TestDynamoDBPayloadChecked(t *testing.T) {
 		}
 	}
 }
+
+// kafkaS3Failure parses the Kafka S3-destination fixture after edit changes the
+// second record of its my-topic-0 payload, and returns that partition's failure.
+func kafkaS3Failure(t *testing.T, edit func(rec map[string]any)) *batch.Failure {
+	t.Helper()
+	b, err := os.ReadFile("../internal/envelope/testdata/kafka/kafka-onfailure-s3-object.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var obj map[string]any
+	if err := json.Unmarshal(b, &obj); err != nil {
+		t.Fatal(err)
+	}
+	var event map[string]any
+	if err := json.Unmarshal([]byte(obj["payload"].(string)), &event); err != nil {
+		t.Fatal(err)
+	}
+	edit(event["records"].(map[string]any)["my-topic-0"].([]any)[1].(map[string]any))
+	p, _ := json.Marshal(event)
+	obj["payload"] = string(p)
+	b, _ = json.Marshal(obj)
+	fs, err := envelope.ParseRecords(b, "s3://bucket/key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fs {
+		if f.Kafka.Partition == 0 {
+			return f
+		}
+	}
+	t.Fatalf("no failure of my-topic-0 in %d", len(fs))
+	return nil
+}
+
+// A Kafka S3 payload's records are kept under the failure's <topic>-<partition>
+// key; each must still say that topic-partition and an offset of the range.
+func TestKafkaPayloadRecordsMustBelongToTheFailure(t *testing.T) {
+	h := New(aws.Config{}, Config{Allowed: mustAllow(t, "arn:aws:kafka:us-east-1:123456789012:cluster/*")})
+	doc, err := h.Hydrate(context.Background(), kafkaS3Failure(t, func(map[string]any) {}), Allowlist{})
+	if err != nil || len(doc.Records) != 2 {
+		t.Fatalf("the fixture: got %v; want 2 records, no error", err)
+	}
+	cases := map[string]struct {
+		edit      func(rec map[string]any)
+		wantField string
+	}{
+		"another topic":     {func(rec map[string]any) { rec["topic"] = "orders" }, "topic"},
+		"another partition": {func(rec map[string]any) { rec["partition"] = 1 }, "partition"},
+		"before the range":  {func(rec map[string]any) { rec["offset"] = 14 }, "offset"},
+		"after the range":   {func(rec map[string]any) { rec["offset"] = 17 }, "offset"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := h.Hydrate(context.Background(), kafkaS3Failure(t, tc.edit), Allowlist{})
+			var perr *envelope.ParseError
+			if want := `payload.records["my-topic-0"][1].` + tc.wantField; !errors.As(err, &perr) || perr.Field != want {
+				t.Fatalf("got %v, want a *ParseError on %s", err, want)
+			}
+			if !strings.Contains(err.Error(), "does not belong to the failure") {
+				t.Errorf("got %q, want it to say the record does not belong", err)
+			}
+		})
+	}
+}

@@ -67,7 +67,8 @@ const (
 	// Hostile: besides the real failures, a forged on-failure record (a range the
 	// named function never failed on: it has no event source mapping) and a foreign S3
 	// on-failure object (a real failure's record whose payload holds a record of
-	// another stream, shard or range) reach the hydrate function, which checks
+	// another stream, shard or range; for Kafka, of another topic, partition or offset
+	// range) reach the hydrate function, which checks
 	// mappings in these runs. Nothing of them may be archived, queued or redriven, and
 	// each must end parked with the reason it was refused.
 	Hostile Class = "forged or foreign S3 payload"

@@ -47,13 +47,10 @@ type hostile struct {
 // real failure's on-failure record with a payload whose first record looks right
 // (with bait data) and whose second does not belong to the failure.
 func (e *runEnv) newHostile(ctx context.Context, rng *rand.Rand, recs []written) (*hostile, error) {
-	h := &hostile{mappings: mappingServer(e.from.arn)}
-	all := onfailure.Batch{Source: e.from.kind, StreamARN: e.from.arn, ShardID: e.from.shard, Start: recs[0].seq,
-		End: recs[len(recs)-1].seq, BatchSize: len(recs), FunctionARN: forgerARN, Time: e.failedAt}
-	h.forged = onfailure.SNSEvent(topicARN, onfailure.Record(all))
-	first := e.onFailure(recs, 0, consumerARNs[0])
+	h := &hostile{mappings: mappingServer(e.from)}
+	h.forged = onfailure.SNSEvent(topicARN, e.forgedRecord(recs))
 	var obj map[string]any
-	if err := json.Unmarshal(first, &obj); err != nil {
+	if err := json.Unmarshal(e.onFailure(recs, 0, consumerARNs[0]), &obj); err != nil {
 		return nil, err
 	}
 	var fl struct{ start, end string }
@@ -66,18 +63,12 @@ func (e *runEnv) newHostile(ctx context.Context, rng *rand.Rand, recs []written)
 		}
 	}
 	h.bait = [][]byte{fmt.Appendf(nil, `{"bait":0,"secret":"b41t-%x"}`, rng.Uint64()), fmt.Appendf(nil, `{"bait":1,"secret":"b41t-%x"}`, rng.Uint64())}
-	arn, shard, seq := e.from.arn, e.from.shard, fl.start
-	switch h.variant = []string{"another stream", "outside the range", "another shard"}[rng.IntN(3)]; h.variant {
-	case "another stream":
-		arn += "-evil"
-	case "outside the range":
-		n, _ := new(big.Int).SetString(fl.end, 10)
-		seq = n.Add(n, big.NewInt(1)).String()
-	case "another shard":
-		shard = "shardId-000000000009"
+	var payload []byte
+	if e.from.kafka != nil {
+		h.variant, payload = e.from.kafka.foreignPayload(rng, fl.start, fl.end, h.bait)
+	} else {
+		h.variant, payload = e.foreignPayload(rng, fl.start, fl.end, h.bait)
 	}
-	payload, _ := json.Marshal(map[string]any{"Records": []any{
-		kinesisRecord(e.from.arn, e.from.shard, fl.start, h.bait[0]), kinesisRecord(arn, shard, seq, h.bait[1])}})
 	obj["payload"] = string(payload)
 	body, _ := json.Marshal(obj)
 	h.key = e.prefix + "/on-failure/" + fl.start + ".json"
@@ -92,6 +83,35 @@ func (e *runEnv) newHostile(ctx context.Context, rng *rand.Rand, recs []written)
 	return h, nil
 }
 
+// forgedRecord is the on-failure record of forgerARN for the run's whole range.
+func (e *runEnv) forgedRecord(recs []written) json.RawMessage {
+	if e.from.kafka != nil {
+		return e.from.kafka.onFailure(recs, forgerARN, e.failedAt)
+	}
+	return onfailure.Record(onfailure.Batch{Source: e.from.kind, StreamARN: e.from.arn, ShardID: e.from.shard, Start: recs[0].seq,
+		End: recs[len(recs)-1].seq, BatchSize: len(recs), FunctionARN: forgerARN, Time: e.failedAt})
+}
+
+// foreignPayload is the invocation event of a stream failure start..end as Lambda's
+// S3 destination writes it, holding a record of start with bait[0] and a foreign one
+// with bait[1], and how the latter is foreign.
+func (e *runEnv) foreignPayload(rng *rand.Rand, start, end string, bait [][]byte) (string, []byte) {
+	arn, shard, seq := e.from.arn, e.from.shard, start
+	variant := []string{"another stream", "outside the range", "another shard"}[rng.IntN(3)]
+	switch variant {
+	case "another stream":
+		arn += "-evil"
+	case "outside the range":
+		n, _ := new(big.Int).SetString(end, 10)
+		seq = n.Add(n, big.NewInt(1)).String()
+	case "another shard":
+		shard = "shardId-000000000009"
+	}
+	payload, _ := json.Marshal(map[string]any{"Records": []any{
+		kinesisRecord(e.from.arn, e.from.shard, start, bait[0]), kinesisRecord(arn, shard, seq, bait[1])}})
+	return variant, payload
+}
+
 // kinesisRecord is a record of an on-failure event's payload, as Lambda gave it.
 // (A DynamoDB failure's payload holding it is foreign whatever its fields say.)
 func kinesisRecord(arn, shard, seq string, data []byte) map[string]any {
@@ -102,21 +122,35 @@ func kinesisRecord(arn, shard, seq string, data []byte) map[string]any {
 }
 
 // mappingServer answers ListEventSourceMappings as Lambda would for the run's
-// consumers: each has a mapping on stream that sends failures to the topic; any other
-// function (forgerARN) has none.
-func mappingServer(stream string) *httptest.Server {
+// consumers: each has a mapping on the run's source (from.mapping) that sends
+// failures to the topic; any other function (forgerARN) has none.
+func mappingServer(from source) *httptest.Server {
 	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var esms []map[string]any
 		fn := r.URL.Query().Get("FunctionName")
 		for _, c := range consumerARNs {
 			if fn == c || strings.HasPrefix(c, fn+":") {
-				esms = append(esms, map[string]any{"UUID": "chaos-" + fn, "FunctionArn": c, "EventSourceArn": stream, "State": "Enabled",
-					"DestinationConfig": map[string]any{"OnFailure": map[string]any{"Destination": topicARN}}})
+				esm := map[string]any{"UUID": "chaos-" + fn, "FunctionArn": c, "State": "Enabled",
+					"DestinationConfig": map[string]any{"OnFailure": map[string]any{"Destination": topicARN}}}
+				from.mapping(esm)
+				esms = append(esms, esm)
 			}
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"EventSourceMappings": esms})
 	}))
+}
+
+// mapping sets what an event source mapping on the source reads: a stream by its
+// ARN; a self-managed Kafka topic by name and the cluster by its bootstrap servers
+// (such a mapping has no EventSourceArn).
+func (s source) mapping(esm map[string]any) {
+	if k := s.kafka; k != nil {
+		esm["Topics"] = []string{k.topic}
+		esm["SelfManagedEventSource"] = map[string]any{"Endpoints": map[string][]string{"KAFKA_BOOTSTRAP_SERVERS": k.brokers}}
+		return
+	}
+	esm["EventSourceArn"] = s.arn
 }
 
 // lambdaAt sends the Lambda calls of a client to u: the hydrate function's mapping
@@ -170,7 +204,14 @@ func (f *found) noteHostile(doc *archive.Document) {
 		f.forgedDocs++
 	}
 	for _, r := range doc.Records {
-		if r.Kinesis != nil && slices.ContainsFunc(f.hostile.bait, func(b []byte) bool { return bytes.Equal(b, r.Kinesis.Kinesis.Data) }) {
+		var data []byte
+		switch {
+		case r.Kinesis != nil:
+			data = r.Kinesis.Kinesis.Data
+		case r.Kafka != nil:
+			data, _ = base64.StdEncoding.DecodeString(r.Kafka.Value)
+		}
+		if data != nil && slices.ContainsFunc(f.hostile.bait, func(b []byte) bool { return bytes.Equal(b, data) }) {
 			f.baitSeen++
 		}
 	}

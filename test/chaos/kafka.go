@@ -2,10 +2,12 @@ package chaos
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,10 +49,9 @@ type kafkaRun struct {
 	calm atomic.Bool
 }
 
-// forKafka keeps the classes a Kafka source can play: Kinesis' denial, the consumer
-// function (which speaks Kinesis' and DynamoDB's shapes here) and the hostile inputs
-// (built as Kinesis and DynamoDB failures, vouched for by a mapping server that knows
-// no Kafka mapping) are left out, and a run enabling both sources keeps DynamoDB's.
+// forKafka keeps the classes a Kafka source can play: Kinesis' denial and the
+// consumer function (which speaks Kinesis' and DynamoDB's shapes here) are left out,
+// and a run enabling both sources keeps DynamoDB's.
 func (p *plan) forKafka() {
 	if !p.enabled[KafkaSource] {
 		return
@@ -59,7 +60,7 @@ func (p *plan) forKafka() {
 		delete(p.enabled, KafkaSource)
 		return
 	}
-	for _, c := range []Class{Denied, ConsumerTarget, DeadlineMidCall, Poison, Hostile} {
+	for _, c := range []Class{Denied, ConsumerTarget, DeadlineMidCall, Poison} {
 		delete(p.enabled, c)
 	}
 }
@@ -246,4 +247,33 @@ func (k *kafkaRun) readTarget(ctx context.Context, f *found) error {
 		})
 	}
 	return nil
+}
+
+// foreignPayload is the invocation event of the failure first..last (offsets in
+// decimal) as Lambda's S3 destination writes it for a self-managed Kafka mapping,
+// holding, under the failure's <topic>-<partition> key, a record at first with
+// bait[0] and a foreign one with bait[1], and how the latter is foreign.
+func (k *kafkaRun) foreignPayload(rng *rand.Rand, first, last string, bait [][]byte) (string, []byte) {
+	off, _ := strconv.ParseInt(first, 10, 64)
+	end, _ := strconv.ParseInt(last, 10, 64)
+	topic, partition, foreignOff := k.topic, 0, off
+	variant := []string{"another topic", "outside the range", "another partition"}[rng.IntN(3)]
+	switch variant {
+	case "another topic":
+		topic += "-evil"
+	case "outside the range":
+		foreignOff = end + 1
+	case "another partition":
+		partition = 9
+	}
+	payload, _ := json.Marshal(map[string]any{"eventSource": "SelfManagedKafka", "bootstrapServers": strings.Join(k.brokers, ","),
+		"records": map[string]any{k.topic + "-0": []any{kafkaRecord(k.topic, 0, off, bait[0]), kafkaRecord(topic, partition, foreignOff, bait[1])}}})
+	return variant, payload
+}
+
+// kafkaRecord is a record of a Kafka event's records, as Lambda gives it.
+func kafkaRecord(topic string, partition int, offset int64, value []byte) map[string]any {
+	return map[string]any{"topic": topic, "partition": partition, "offset": offset, "timestamp": time.Now().UnixMilli(),
+		"timestampType": "CREATE_TIME", "key": base64.StdEncoding.EncodeToString([]byte("bait")),
+		"value": base64.StdEncoding.EncodeToString(value), "headers": []any{}}
 }

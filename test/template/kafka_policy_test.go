@@ -114,36 +114,50 @@ func TestRedriveMskIamScopedToListedClusters(t *testing.T) {
 	}
 }
 
-// The hydrator joins a VPC only when both subnets and security groups are given, and
-// only then may Lambda manage its network interfaces with its role.
-func TestHydratorVpcOptional(t *testing.T) {
+// Each function joins a VPC only when both its subnets and security groups are given,
+// and only then may Lambda manage its network interfaces with its role: the hydrator
+// to read from Kafka brokers inside a VPC, the redrive to produce to them.
+func TestFunctionsVpcOptional(t *testing.T) {
 	tpl := loadTemplate(t)
-	vpc := mustGet(t, tpl, "Resources", "HydrateFunction", "Properties", "VpcConfig")
-	if vpc.Tag != "!If" || vpc.Content[0].Value != "HydrateInVpc" || short(vpc.Content[2]) != "!Ref AWS::NoValue" {
-		t.Fatalf("HydrateFunction VpcConfig: got %s, want !If [HydrateInVpc, ..., !Ref AWS::NoValue]", short(vpc))
+	cases := map[string]struct {
+		function, role, cond, subnets, groups string
+		rules, sids                           []string
+	}{
+		"hydrator": {"HydrateFunction", "HydrateRole", "HydrateInVpc", "HydrateSubnetIds", "HydrateSecurityGroupIds",
+			[]string{"HydrateVpcComplete", "HydrateSecurityGroupsNeedSubnets"}, []string{"ManageVpcNetworkInterfaces", "DescribeVpcNetworkInterfaces"}},
+		"redrive": {"RedriveFunction", "RedriveRole", "RedriveInVpc", "RedriveSubnetIds", "RedriveSecurityGroupIds",
+			[]string{"RedriveVpcComplete", "RedriveSecurityGroupsNeedSubnets"}, []string{"ManageRedriveVpcNetworkInterfaces", "DescribeRedriveVpcNetworkInterfaces"}},
 	}
-	params := map[string]string{"HydrateSubnetIds": "subnet-1,subnet-2", "HydrateSecurityGroupIds": "sg-1"}
-	for key, want := range map[string][]string{"SubnetIds": {"subnet-1", "subnet-2"}, "SecurityGroupIds": {"sg-1"}} {
-		if got := resourcesOf(t, get(vpc.Content[1], key), params); !slices.Equal(got, want) {
-			t.Errorf("VpcConfig %s: got %q, want %q", key, got, want)
-		}
-	}
-	cond := mustGet(t, tpl, "Conditions", "HydrateInVpc")
-	if !refs(cond, "HydrateSubnetIds") || !refs(cond, "HydrateSecurityGroupIds") {
-		t.Error("HydrateInVpc: want it to need both HydrateSubnetIds and HydrateSecurityGroupIds")
-	}
-	for _, rule := range []string{"HydrateVpcComplete", "HydrateSecurityGroupsNeedSubnets"} {
-		mustGet(t, tpl, "Rules", rule, "Assertions")
-	}
-	for _, sid := range []string{"ManageVpcNetworkInterfaces", "DescribeVpcNetworkInterfaces"} {
-		onlyStatement(t, tpl, "HydrateRole", sid)
-		if !conditionalOn(tpl, "HydrateInVpc", sid) {
-			t.Errorf("%s: want it under !If HydrateInVpc", sid)
-		}
-	}
-	for _, p := range []string{"HydrateSubnetIds", "HydrateSecurityGroupIds"} {
-		if got := short(mustGet(t, tpl, "Parameters", p, "Default")); got != "" {
-			t.Errorf("%s default: got %q, want empty (no VPC)", p, got)
-		}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			vpc := mustGet(t, tpl, "Resources", tc.function, "Properties", "VpcConfig")
+			if vpc.Tag != "!If" || vpc.Content[0].Value != tc.cond || short(vpc.Content[2]) != "!Ref AWS::NoValue" {
+				t.Fatalf("%s VpcConfig: got %s, want !If [%s, ..., !Ref AWS::NoValue]", tc.function, short(vpc), tc.cond)
+			}
+			params := map[string]string{tc.subnets: "subnet-1,subnet-2", tc.groups: "sg-1"}
+			for key, want := range map[string][]string{"SubnetIds": {"subnet-1", "subnet-2"}, "SecurityGroupIds": {"sg-1"}} {
+				if got := resourcesOf(t, get(vpc.Content[1], key), params); !slices.Equal(got, want) {
+					t.Errorf("VpcConfig %s: got %q, want %q", key, got, want)
+				}
+			}
+			cond := mustGet(t, tpl, "Conditions", tc.cond)
+			if !refs(cond, tc.subnets) || !refs(cond, tc.groups) {
+				t.Errorf("%s: want it to need both %s and %s", tc.cond, tc.subnets, tc.groups)
+			}
+			for _, rule := range tc.rules {
+				mustGet(t, tpl, "Rules", rule, "Assertions")
+			}
+			for _, sid := range tc.sids {
+				onlyStatement(t, tpl, tc.role, sid)
+				if !conditionalOn(tpl, tc.cond, sid) {
+					t.Errorf("%s: want it under !If %s", sid, tc.cond)
+				}
+			}
+			for _, p := range []string{tc.subnets, tc.groups} {
+				if got := short(mustGet(t, tpl, "Parameters", p, "Default")); got != "" {
+					t.Errorf("%s default: got %q, want empty (no VPC)", p, got)
+				}
+			}
+		})
 	}
 }

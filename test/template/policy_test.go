@@ -17,8 +17,8 @@ var unscopable = map[string]string{
 	"lambda:ListEventSourceMappings": "the hydrator checks that a failure's function has a mapping sending failures here, " +
 		"and the redrive's consumer target re-applies its mapping's filters (configuration only, no data); " +
 		"the Service Authorization Reference (Actions defined by AWS Lambda) lists no resource type for it",
-	// A hydrator in a VPC (HydrateSubnetIds): Lambda manages its network interfaces with
-	// the function's role.
+	// A hydrator or redrive in a VPC (HydrateSubnetIds, RedriveSubnetIds): Lambda manages
+	// its network interfaces with the function's role.
 	"ec2:DescribeNetworkInterfaces": "Lambda's VPC documentation: the action only works when allowed on all resources; " +
 		"the Service Authorization Reference (Actions defined by Amazon EC2) lists no resource type for it",
 	"ec2:DescribeSubnets": "Lambda checks the function's subnets (AWSLambdaVPCAccessExecutionRole grants it); " +
