@@ -66,7 +66,15 @@ func NewKinesisReader(client KinesisAPI, optFns ...func(*KinesisOptions)) *Kines
 // Lambda's shape; see the package documentation for gaps and errors.
 func (k *KinesisReader) Read(ctx context.Context, r Range) (Result, error) {
 	src := kinesisSource{api: k.api, limit: k.opt.Limit, deaggregate: k.opt.Deaggregate}
-	return read(ctx, src, loopOptions{maxEmptyPages: k.opt.MaxEmptyPages, backoff: k.opt.Backoff}, r)
+	return read(ctx, src, loopOptions{maxEmptyPages: k.opt.MaxEmptyPages, backoff: k.opt.Backoff}, r, nil)
+}
+
+// ReadPages is Read that hands the records to each page by page instead of holding
+// them: Result.Records stays empty. The slice given to each is reused after it
+// returns; an error from each ends the read and is returned.
+func (k *KinesisReader) ReadPages(ctx context.Context, r Range, each func([]batch.Record) error) (Result, error) {
+	src := kinesisSource{api: k.api, limit: k.opt.Limit, deaggregate: k.opt.Deaggregate}
+	return read(ctx, src, loopOptions{maxEmptyPages: k.opt.MaxEmptyPages, backoff: k.opt.Backoff}, r, each)
 }
 
 type kinesisSource struct {
