@@ -133,6 +133,11 @@ func (c *Capture) land(ctx context.Context, doc *archive.Document) (archive.Loca
 			loc.Status = old.Hydration.Status // completed by another attempt since the head
 			return loc, old, nil
 		}
+		// Merging needs both captures' records in memory: a superseding read is the
+		// one path that is not streamed.
+		if err := doc.Load(); err != nil {
+			return loc, nil, fmt.Errorf("merge with incomplete capture: %w", err)
+		}
 		merged := merge(old, doc)
 		if len(merged.Records) == len(old.Records) && slices.Equal(merged.Hydration.Gaps, old.Hydration.Gaps) {
 			return loc, old, nil // nothing new: keep the object as it is
