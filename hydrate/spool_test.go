@@ -112,4 +112,3 @@ func TestHandleSpooledReadSupersedesIncomplete(t *testing.T) {
 		t.Errorf("%d spool files left, want none", n)
 	}
 }
-
