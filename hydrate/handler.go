@@ -371,6 +371,9 @@ func NewFromConfig(cfg aws.Config, c Config, dryRun bool, optFns ...func(*Handle
 			o.URL, o.Archive = c.DLQURL, a
 		})
 		capture = NewCapture(a, q, cl.S3, cl.EventBridge, c.EventBus)
+		if c.SpoolAbove > 0 {
+			capture.spoolAbove = c.SpoolAbove
+		}
 	}
 	hy := New(cfg, c)
 	hy.readers.withClients(cl.Kinesis, cl.DynamoDBStreams)

@@ -112,3 +112,37 @@ func TestHandleSpooledReadSupersedesIncomplete(t *testing.T) {
 		t.Errorf("%d spool files left, want none", n)
 	}
 }
+
+// A spooled capture that fails after archiving is completed by the retry from the
+// archive object, which is read back into a spool too.
+func TestHandleSpooledRetryAfterFault(t *testing.T) {
+	for _, op := range []string{"PutObject", "SendMessage"} {
+		t.Run(op, func(t *testing.T) {
+			e := newEnv(t, map[string]string{"MaximumMessageSize": "2048"})
+			rec, want := failedBatch(t, e, 100, 50, 0, 30)
+			h, left := spooling(t, e)
+			e.faults.FailNext(op, 10) // more than the SDK retries
+			if _, err := h.Handle(context.Background(), onfailure.SNSEvent(topic, rec)); err == nil {
+				t.Fatalf("Handle with %s failing = nil error, want an error so Lambda retries", op)
+			}
+			e.faults.FailNext(op, 0)
+			if _, err := h.Handle(context.Background(), onfailure.SNSEvent(topic, rec)); err != nil {
+				t.Fatalf("retry: %v", err)
+			}
+			_, doc := archived(t, e)
+			checkRecords(t, "archive", doc, want)
+			msgs := receiveAll(t, e.sqs, e.dlqURL, 2)
+			if len(msgs) != 1 {
+				t.Fatalf("DLQ holds %d messages, want 1", len(msgs))
+			}
+			queued, err := archive.DecodeMessage(context.Background(), e.s3, e.bucket, *msgs[0].Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkRecords(t, "claim check", queued, want)
+			if n := left(); n != 0 {
+				t.Errorf("%d spool files left, want none", n)
+			}
+		})
+	}
+}
