@@ -115,13 +115,28 @@ func benchRSS(b *testing.B, f failedBatch, n int, dest destinations, day *int) {
 	if v := os.Getenv("STREAMDLQ_BENCH_GOMEMLIMIT"); v != "" {
 		env = append(env, "GOMEMLIMIT="+v)
 	}
-	var peak, cpu float64
+	// STREAMDLQ_BENCH_BASELINE_BOOTSTRAP names a hydrate bootstrap built elsewhere (at
+	// an earlier commit: go build -tags lambda.norpc -trimpath -ldflags='-s -w'
+	// ./cmd/hydrate). It is measured too, on the same records, after each invocation
+	// of this tree's, and reported as baseline-*: a before and after without writing
+	// the records twice (the 100,000-record range takes kinesis-local half an hour).
+	baseline := os.Getenv("STREAMDLQ_BENCH_BASELINE_BOOTSTRAP")
+	var peak, cpu, basePeak, baseCPU float64
 	for b.Loop() {
 		*day++
 		p := peakRSS(b, bin, env, f.onFailure(n, *day))
 		peak, cpu = max(peak, p.rssMB), cpu+p.cpuMS
+		if baseline != "" {
+			*day++
+			p := peakRSS(b, baseline, env, f.onFailure(n, *day))
+			basePeak, baseCPU = max(basePeak, p.rssMB), baseCPU+p.cpuMS
+		}
 	}
 	b.ReportMetric(peak, "peak-rss-MB")
 	b.ReportMetric(cpu/float64(b.N), "cpu-ms/invocation")
+	if baseline != "" {
+		b.ReportMetric(basePeak, "baseline-peak-rss-MB")
+		b.ReportMetric(baseCPU/float64(b.N), "baseline-cpu-ms/invocation")
+	}
 	b.ReportMetric(float64(f.recs.bytes)*float64(n)/float64(len(f.recs.seqs))/(1<<20), "payload-MB")
 }
