@@ -36,6 +36,8 @@ bench ./redrive '^BenchmarkConsumerThrottled$' 1x
 bench ./test/bench '^BenchmarkDynamoDBRead$' 3x
 bench ./test/bench '^BenchmarkHydrate$/^e2e-records=10$' 20x
 bench ./test/bench '^BenchmarkHydrate$/^(e2e-records=10000|rss-records=10000)$' 3x
+# The 100,000-record / 60 MB range: kinesis-local takes about half an hour to take it.
+bench ./test/bench '^BenchmarkHydrate$/^rss-records=100000$' 1x
 bench ./test/bench '^BenchmarkColdStart$' 1x
 bench ./internal/kafka '^BenchmarkKafkaRead$' 3x
 # Last: kinesis-local takes minutes to take the 25,000 records this one writes.
