@@ -226,3 +226,27 @@ func TestMultipartConditions(t *testing.T) {
 		})
 	}
 }
+
+func TestDecodeIntoSpool(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("TMPDIR", dir)
+	doc := kinesisDoc(1200, 100)
+	obj := objectOf(t, doc)
+	got, err := decodeDocumentSpooled(bytes.NewReader(obj), "test", 1000)
+	if err != nil || !got.Spooled() || got.Len() != 1200 {
+		t.Fatalf("got spooled %v, %d records, %v; want spooled, 1200", got != nil && got.Spooled(), got.Len(), err)
+	}
+	if err := got.Load(); err != nil {
+		t.Fatal(err)
+	}
+	sameDocument(t, got, doc)
+	// A truncated object is refused, and its spool removed.
+	_, err = decodeDocumentSpooled(bytes.NewReader(objectOf(t, kinesisDoc(1200, 100))[:len(obj)*3/4]), "test", 10)
+	var fe *FormatError
+	if !errors.As(err, &fe) {
+		t.Errorf("truncated: got %v, want a *FormatError", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("got %d files left, want none", len(entries))
+	}
+}
