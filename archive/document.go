@@ -45,8 +45,8 @@ type Document struct {
 // empty) once the document holds more than above of them, and send every later
 // record there: a range of any length then costs memory for one page. Records stays
 // empty from then on; Len, Parents, the archive object and the DLQ body read the
-// file. Close removes it.
-func (d *Document) SpoolAbove(above int, dir string) { d.spoolAbove, d.spoolDir = max(above, 1), dir }
+// file. Close removes it. An above of 0 or less turns spooling off.
+func (d *Document) SpoolAbove(above int, dir string) { d.spoolAbove, d.spoolDir = max(above, 0), dir }
 
 // Add appends records, in stream order, to Records or to the spool.
 func (d *Document) Add(recs []batch.Record) error {
