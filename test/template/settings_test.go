@@ -98,7 +98,7 @@ func TestReadmeTableMatchesSettings(t *testing.T) {
 var envName = regexp.MustCompile(`\bSTREAMDLQ_[A-Z0-9_]*[A-Z0-9]\b`)
 
 // harnessVars are read by the test harness, not by a function.
-var harnessVars = []string{"STREAMDLQ_LOCALAWS", "STREAMDLQ_NETNS", "STREAMDLQ_BENCH_GOMEMLIMIT",
+var harnessVars = []string{"STREAMDLQ_LOCALAWS", "STREAMDLQ_NETNS", "STREAMDLQ_BENCH_GOMEMLIMIT", "STREAMDLQ_BENCH_BASELINE_BOOTSTRAP",
 	// The local Apache Kafka's listeners and credentials (scripts/localaws.sh).
 	"STREAMDLQ_KAFKA_BROKERS", "STREAMDLQ_KAFKA_SCRAM_BROKERS", "STREAMDLQ_KAFKA_SCRAM_USER", "STREAMDLQ_KAFKA_SCRAM_PASSWORD",
 	"STREAMDLQ_KAFKA_TLS_BROKERS", "STREAMDLQ_KAFKA_MTLS_BROKERS", "STREAMDLQ_KAFKA_MTLS_CERT", "STREAMDLQ_KAFKA_MTLS_KEY"}
