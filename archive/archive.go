@@ -46,11 +46,16 @@ type Options struct {
 	Prefix string
 	// KMSKeyID selects SSE-KMS with that key (ID, ARN or alias); empty means SSE-S3.
 	KMSKeyID string
+	// PartSize: an archive object larger than this is written with a multipart
+	// upload in parts of this size, one up to it with a single PutObject. 0 means
+	// DefaultPartSize; less than MinPartSize (S3's minimum) means MinPartSize.
+	PartSize int64
 }
 
 // Archive writes and reads hydrated failures in one S3 bucket.
 type Archive struct {
 	s3   S3API
+	mp   uploadAPI // nil when the client has no multipart upload
 	opts Options
 	gz   *gzipper
 }
@@ -62,6 +67,11 @@ func New(client S3API, optFns ...func(*Options)) *Archive {
 		fn(&a.opts)
 	}
 	a.opts.Prefix = cleanPrefix(a.opts.Prefix)
+	if a.opts.PartSize == 0 {
+		a.opts.PartSize = DefaultPartSize
+	}
+	a.opts.PartSize = max(a.opts.PartSize, MinPartSize)
+	a.mp, _ = client.(uploadAPI)
 	return a
 }
 
@@ -99,12 +109,13 @@ const conflictRetries = 4
 // conflictBackoff spreads out writers of the same key: full jitter from 50ms.
 var conflictBackoff = clock.Backoff{}.Defaults(50*time.Millisecond, time.Second)
 
-// Put archives doc with a conditional create. An object that already exists with the
+// Put archives doc with a conditional create (If-None-Match: *, on the PutObject or
+// on the CompleteMultipartUpload of a large object). An object that already exists with the
 // same failure is left as it is (Created false, nil error); one with a different
 // failure is a *ConflictError.
 func (a *Archive) Put(ctx context.Context, doc *Document) (Location, error) {
 	key := Key(doc.Hydration, a.opts.Prefix)
-	body, err := a.gz.compress(doc)
+	body, err := a.objectBody(doc)
 	if err != nil {
 		return Location{}, fmt.Errorf("encode s3://%s/%s: %w", a.opts.Bucket, key, err)
 	}
@@ -114,7 +125,7 @@ func (a *Archive) Put(ctx context.Context, doc *Document) (Location, error) {
 		ContentLength: aws.Int64(body.size), Metadata: objectMetadata(doc),
 	}
 	a.encryption(in)
-	err = a.write(ctx, in, body)
+	err = a.upload(ctx, in, body)
 	switch status := httpStatus(err); {
 	case err == nil:
 		return Location{Bucket: a.opts.Bucket, Key: key, Size: body.size, Created: true, Status: doc.Hydration.Status}, nil
@@ -128,10 +139,11 @@ func (a *Archive) Put(ctx context.Context, doc *Document) (Location, error) {
 // still has etag (S3's conditional write If-Match): an attempt that read more
 // supersedes the one before, and two attempts merging at once cannot undo each
 // other. It returns ErrModified when the object changed or vanished since etag was
-// read. Callers never replace a complete capture.
+// read. Callers never replace a complete capture. A large object is written with a
+// multipart upload whose CompleteMultipartUpload carries the If-Match.
 func (a *Archive) Replace(ctx context.Context, doc *Document, etag string) (Location, error) {
 	key := Key(doc.Hydration, a.opts.Prefix)
-	body, err := a.gz.compress(doc)
+	body, err := a.objectBody(doc)
 	if err != nil {
 		return Location{}, fmt.Errorf("encode s3://%s/%s: %w", a.opts.Bucket, key, err)
 	}
@@ -141,7 +153,7 @@ func (a *Archive) Replace(ctx context.Context, doc *Document, etag string) (Loca
 		ContentLength: aws.Int64(body.size), Metadata: objectMetadata(doc),
 	}
 	a.encryption(in)
-	err = a.write(ctx, in, body)
+	err = a.upload(ctx, in, body)
 	var noKey *types.NoSuchKey
 	switch status := httpStatus(err); {
 	case err == nil:
@@ -150,20 +162,6 @@ func (a *Archive) Replace(ctx context.Context, doc *Document, etag string) (Loca
 		return Location{}, fmt.Errorf("replace s3://%s/%s: %w", a.opts.Bucket, key, ErrModified)
 	}
 	return Location{}, fmt.Errorf("replace s3://%s/%s: %w", a.opts.Bucket, key, err)
-}
-
-// write sends a conditional PutObject, retrying S3's 409 ConditionalRequestConflict.
-func (a *Archive) write(ctx context.Context, in *s3.PutObjectInput, body *chunks) error {
-	for attempt := 0; ; attempt++ {
-		in.Body = body.reader()
-		_, err := a.s3.PutObject(ctx, in)
-		if httpStatus(err) != http.StatusConflict || attempt >= conflictRetries {
-			return err
-		}
-		if _, err := conflictBackoff.Wait(ctx, attempt); err != nil {
-			return err
-		}
-	}
 }
 
 func (a *Archive) encryption(in *s3.PutObjectInput) {

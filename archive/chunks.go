@@ -1,9 +1,6 @@
 package archive
 
-import (
-	"errors"
-	"io"
-)
+import "io"
 
 // chunkCap is the size of one chunk of compressed output.
 const chunkCap = 256 << 10
@@ -30,34 +27,15 @@ func (c *chunks) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// reader returns an io.ReadSeeker over the chunks, as an upload body must be.
-func (c *chunks) reader() *chunkReader { return &chunkReader{c: c} }
-
-type chunkReader struct {
-	c   *chunks
-	pos int64
-}
-
-func (r *chunkReader) Read(p []byte) (int, error) {
-	if r.pos >= r.c.size {
-		return 0, io.EOF
+// ReadAt reads the chunks at off, as io.ReaderAt does.
+func (c *chunks) ReadAt(p []byte, off int64) (int, error) {
+	n := 0
+	for n < len(p) && off < c.size {
+		k := copy(p[n:], c.parts[off/chunkCap][off%chunkCap:])
+		n, off = n+k, off+int64(k)
 	}
-	part := r.c.parts[r.pos/chunkCap][r.pos%chunkCap:]
-	n := copy(p, part)
-	r.pos += int64(n)
+	if n < len(p) {
+		return n, io.EOF
+	}
 	return n, nil
-}
-
-func (r *chunkReader) Seek(offset int64, whence int) (int64, error) {
-	switch whence {
-	case io.SeekCurrent:
-		offset += r.pos
-	case io.SeekEnd:
-		offset += r.c.size
-	}
-	if offset < 0 {
-		return r.pos, errors.New("chunkReader: seek before start")
-	}
-	r.pos = offset
-	return offset, nil
 }

@@ -2,6 +2,7 @@ package archive
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/streamdlq/streamdlq/archive/batch"
@@ -33,6 +34,115 @@ type Document struct {
 	Failure   json.RawMessage `json:"failure"`
 	Records   []batch.Record  `json:"Records"`
 	Hydration Hydration       `json:"hydration"`
+
+	// spool, once records are spooled, holds them instead of Records (SpoolAbove).
+	spool      *spool
+	spoolDir   string
+	spoolAbove int
+}
+
+// SpoolAbove makes Add move the records to a temporary file in dir (os.TempDir when
+// empty) once the document holds more than above of them, and send every later
+// record there: a range of any length then costs memory for one page. Records stays
+// empty from then on; Len, Parents, the archive object and the DLQ body read the
+// file. Close removes it. An above of 0 or less turns spooling off.
+func (d *Document) SpoolAbove(above int, dir string) { d.spoolAbove, d.spoolDir = max(above, 0), dir }
+
+// Add appends records, in stream order, to Records or to the spool.
+func (d *Document) Add(recs []batch.Record) error {
+	if d.spool == nil && (d.spoolAbove == 0 || len(d.Records)+len(recs) <= d.spoolAbove) {
+		d.Records = append(d.Records, recs...)
+		return nil
+	}
+	if d.spool == nil {
+		s, err := newSpool(d.spoolDir)
+		if err != nil {
+			return err
+		}
+		d.spool = s
+		held := d.Records
+		d.Records = nil
+		if err := s.add(held); err != nil {
+			return err
+		}
+	}
+	return d.spool.add(recs)
+}
+
+// Spooled reports whether the records are in a spool file rather than in Records.
+func (d *Document) Spooled() bool { return d.spool != nil }
+
+// Len is the number of records, held or spooled.
+func (d *Document) Len() int {
+	if d.spool != nil {
+		return d.spool.count
+	}
+	return len(d.Records)
+}
+
+// Parents counts stream records, counting KPL sub-records (which share their
+// parent's sequence number) once, since a consumer's batchSize counts what it was
+// handed.
+func (d *Document) Parents() int {
+	if d.spool != nil {
+		return d.spool.parents
+	}
+	n := 0
+	for i, r := range d.Records {
+		if i > 0 && r.SequenceNumber() == d.Records[i-1].SequenceNumber() {
+			continue
+		}
+		n++
+	}
+	return n
+}
+
+// Load brings spooled records back into Records (to merge them with another
+// capture) and removes the spool.
+func (d *Document) Load() error {
+	if d.spool == nil {
+		return nil
+	}
+	l, err := d.spool.lines()
+	if err != nil {
+		return err
+	}
+	defer l.close()
+	recs := make([]batch.Record, 0, d.spool.count)
+	var line []byte
+	for range d.spool.count {
+		if line, err = l.next(line[:0]); err != nil {
+			return err
+		}
+		var r batch.Record
+		if err := json.Unmarshal(line, &r); err != nil {
+			return fmt.Errorf("read spool: record %d: %w", len(recs), err)
+		}
+		recs = append(recs, r)
+	}
+	d.Records, d.spoolAbove = recs, 0
+	err = d.spool.close()
+	d.spool = nil
+	return err
+}
+
+// Close removes the spool file, if any. A document is not used after Close.
+func (d *Document) Close() error {
+	if d.spool == nil {
+		return nil
+	}
+	err := d.spool.close()
+	d.spool = nil
+	return err
+}
+
+// noRecords reports a document encoded with "Records":null, as encoding/json writes
+// a nil slice.
+func (d *Document) noRecords() bool {
+	if d.spool != nil {
+		return d.spool.count == 0
+	}
+	return d.Records == nil
 }
 
 // Hydration summarises how the records were read back.

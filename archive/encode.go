@@ -29,6 +29,8 @@ type pieces struct {
 	next  int  // -1 before the header, len(Records) at the trailer
 	done  bool
 	ddb   ddbEncoder
+	// spooled reads a spooled document's record lines; opened at the first record.
+	spooled *spoolLines
 }
 
 func newPieces(doc *Document, lines bool) *pieces {
@@ -36,7 +38,17 @@ func newPieces(doc *Document, lines bool) *pieces {
 }
 
 // reset starts the encoding again from the beginning.
-func (p *pieces) reset() { p.next, p.done = -1, false }
+func (p *pieces) reset() {
+	p.next, p.done = -1, false
+	p.closeSpool()
+}
+
+func (p *pieces) closeSpool() {
+	if p.spooled != nil {
+		p.spooled.close()
+		p.spooled = nil
+	}
+}
 
 // fill appends pieces to b until it holds at least min bytes or the encoding ends;
 // it returns io.EOF (with whatever was appended) once nothing is left.
@@ -54,24 +66,39 @@ func (p *pieces) fill(b []byte, min int) ([]byte, error) {
 }
 
 func (p *pieces) piece(b []byte) ([]byte, error) {
-	recs := p.doc.Records
 	var err error
 	switch {
 	case p.next < 0:
 		b, err = p.header(b)
-	case p.next < len(recs):
+	case p.next < p.doc.Len():
 		if !p.lines && p.next > 0 {
 			b = append(b, ',')
 		}
-		if b, err = p.record(b, &recs[p.next]); err == nil && p.lines {
+		if b, err = p.nextRecord(b); err == nil && p.lines {
 			b = append(b, '\n')
 		}
 	default:
 		b, err = p.trailer(b)
 		p.done = true
+		p.closeSpool()
 	}
 	p.next++
 	return b, err
+}
+
+// nextRecord appends record p.next: encoded now, or as the spool holds it.
+func (p *pieces) nextRecord(b []byte) ([]byte, error) {
+	if p.doc.spool == nil {
+		return p.record(b, &p.doc.Records[p.next])
+	}
+	if p.spooled == nil {
+		l, err := p.doc.spool.lines()
+		if err != nil {
+			return b, err
+		}
+		p.spooled = l
+	}
+	return p.spooled.next(b)
 }
 
 // header opens the encoding. The archive object's first line is the failure and the
@@ -88,7 +115,7 @@ func (p *pieces) header(b []byte) ([]byte, error) {
 	}
 	if !p.lines {
 		b = append(append(append(b, `{"failure":`...), failure...), `,"Records":`...)
-		if p.doc.Records == nil {
+		if p.doc.noRecords() {
 			return append(b, "null"...), nil // as encoding/json writes a nil slice
 		}
 		return append(b, '['), nil
@@ -97,7 +124,7 @@ func (p *pieces) header(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, fmt.Errorf("encode hydration: %w", err)
 	}
-	b = fmt.Appendf(b, `{"streamdlq":%d,"records":%d,"failure":`, FormatVersion, len(p.doc.Records))
+	b = fmt.Appendf(b, `{"streamdlq":%d,"records":%d,"failure":`, FormatVersion, p.doc.Len())
 	b = append(append(append(b, failure...), `,"hydration":`...), hy...)
 	return append(b, "}\n"...), nil
 }
@@ -110,7 +137,7 @@ func (p *pieces) trailer(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, fmt.Errorf("encode hydration: %w", err)
 	}
-	if p.doc.Records != nil {
+	if !p.doc.noRecords() {
 		b = append(b, ']')
 	}
 	b = append(append(b, `,"hydration":`...), hy...)
@@ -143,6 +170,9 @@ func (p *pieces) record(b []byte, r *batch.Record) ([]byte, error) {
 // encodedSize returns the length of doc's encoding without holding it.
 func encodedSize(doc *Document, lines bool) (int, error) {
 	p := newPieces(doc, lines)
+	if doc.spool != nil && !lines {
+		return spooledBodySize(p)
+	}
 	buf := make([]byte, 0, chunkSize+4096)
 	n := 0
 	for {
@@ -156,6 +186,21 @@ func encodedSize(doc *Document, lines bool) (int, error) {
 			return 0, err
 		}
 	}
+}
+
+// spooledBodySize is the DLQ body's length for a spooled document, from the
+// spool's counts: header, the records' JSON, the commas between them, trailer.
+func spooledBodySize(p *pieces) (int, error) {
+	head, err := p.header(nil)
+	if err != nil {
+		return 0, err
+	}
+	tail, err := p.trailer(nil)
+	if err != nil {
+		return 0, err
+	}
+	s := p.doc.spool
+	return len(head) + int(s.recBytes) + max(s.count-1, 0) + len(tail), nil
 }
 
 // encodeTo writes doc's encoding to w in chunks.

@@ -210,7 +210,7 @@ func objectBytes(t *testing.T, doc *Document) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := io.ReadAll(obj.reader())
+	b, err := io.ReadAll(io.NewSectionReader(obj, 0, obj.size))
 	if err != nil || int64(len(b)) != obj.size {
 		t.Fatalf("read %d of %d bytes: %v", len(b), obj.size, err)
 	}
@@ -225,7 +225,7 @@ func TestChunks(t *testing.T) {
 		c.Write(p)
 		want = append(want, p...)
 	}
-	r := c.reader()
+	r := io.NewSectionReader(&c, 0, c.size)
 	for _, off := range []int64{0, chunkCap - 1, chunkCap, int64(len(want)) - 3, int64(len(want))} {
 		if _, err := r.Seek(off, io.SeekStart); err != nil {
 			t.Fatal(err)

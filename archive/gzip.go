@@ -49,3 +49,20 @@ func (g *gzipper) compress(doc *Document) (*chunks, error) {
 	}
 	return out, nil
 }
+
+// compressBytes returns b as one gzip member.
+func (g *gzipper) compressBytes(b []byte) (*chunks, error) {
+	out := new(chunks)
+	zw := g.pool.Get().(compressor)
+	zw.Reset(out)
+	_, err := zw.Write(b)
+	if cerr := zw.Close(); err == nil {
+		err = cerr
+	}
+	zw.Reset(nil)
+	g.pool.Put(zw)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

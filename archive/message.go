@@ -54,7 +54,7 @@ func messageAttributes(doc *Document, loc Location) map[string]types.MessageAttr
 			attrs[name] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
 		}
 	}
-	attrs[AttrRecordCount] = types.MessageAttributeValue{DataType: aws.String("Number"), StringValue: aws.String(strconv.Itoa(len(doc.Records)))}
+	attrs[AttrRecordCount] = types.MessageAttributeValue{DataType: aws.String("Number"), StringValue: aws.String(strconv.Itoa(doc.Len()))}
 	return attrs
 }
 

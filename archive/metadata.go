@@ -48,7 +48,7 @@ func objectMetadata(doc *Document) map[string]string {
 		MetaRequestID:    requestID(doc.Failure),
 		MetaFailure:      fingerprint(doc.Failure),
 		MetaBatchSize:    strconv.Itoa(h.Expected),
-		MetaRecords:      strconv.Itoa(len(doc.Records)),
+		MetaRecords:      strconv.Itoa(doc.Len()),
 		MetaGaps:         strconv.Itoa(len(h.Gaps)),
 		MetaStatus:       h.Status,
 		MetaCondition:    h.Condition,

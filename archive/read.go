@@ -22,6 +22,18 @@ func (a *Archive) Get(ctx context.Context, key string) (*Document, error) {
 	return getDocument(ctx, a.s3, a.opts.Bucket, key)
 }
 
+// GetSpooled is Get for a document that may be long: past spoolAbove records the
+// records go to a spool file in the temporary directory (Document.SpoolAbove) instead
+// of memory. Close the document when done with it.
+func (a *Archive) GetSpooled(ctx context.Context, key string, spoolAbove int) (*Document, error) {
+	out, err := a.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: &a.opts.Bucket, Key: &key}, quietChecksum)
+	if err != nil {
+		return nil, fmt.Errorf("get s3://%s/%s: %w", a.opts.Bucket, key, err)
+	}
+	defer out.Body.Close()
+	return decodeDocumentSpooled(out.Body, "s3://"+a.opts.Bucket+"/"+key, spoolAbove)
+}
+
 // GetForUpdate reads the archived failure at key together with the ETag of the
 // version read, for a Replace that must not overwrite a newer version.
 func (a *Archive) GetForUpdate(ctx context.Context, key string) (*Document, string, error) {
@@ -52,6 +64,12 @@ func quietChecksum(o *s3.Options) { o.DisableLogOutputChecksumValidationSkipped 
 // (an HTTP stack that honoured Content-Encoding), or a claim-check body (one JSON
 // value).
 func decodeDocument(r io.Reader, what string) (*Document, error) {
+	return decodeDocumentSpooled(r, what, 0)
+}
+
+// decodeDocumentSpooled is decodeDocument that spools an archive object's records
+// past spoolAbove (0: never).
+func decodeDocumentSpooled(r io.Reader, what string, spoolAbove int) (*Document, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	magic, _ := br.Peek(2)
 	var src io.Reader = br
@@ -71,7 +89,7 @@ func decodeDocument(r io.Reader, what string) (*Document, error) {
 	if head.Version == nil {
 		return bodyDocument(&head, what)
 	}
-	return readLines(dec, &head, what)
+	return readLines(dec, &head, what, spoolAbove)
 }
 
 // objectHeader is an archive object's first line; a claim-check body decodes into it
@@ -84,7 +102,10 @@ type objectHeader struct {
 	Records   []batch.Record  `json:"Records"`
 }
 
-func readLines(dec *json.Decoder, head *objectHeader, what string) (*Document, error) {
+// linePage is how many records readLines gathers before adding them to a document.
+const linePage = 500
+
+func readLines(dec *json.Decoder, head *objectHeader, what string, spoolAbove int) (*Document, error) {
 	switch {
 	case *head.Version < 1 || *head.Version > FormatVersion:
 		return nil, &FormatError{What: what, Line: 1, Err: fmt.Errorf("format version %d, this reader knows 1 to %d", *head.Version, FormatVersion)}
@@ -92,9 +113,24 @@ func readLines(dec *json.Decoder, head *objectHeader, what string) (*Document, e
 		return nil, &FormatError{What: what, Line: 1, Err: errors.New("header has no hydration")}
 	}
 	doc := &Document{Failure: head.Failure, Hydration: *head.Hydration}
-	if head.Count > 0 {
-		doc.Records = make([]batch.Record, 0, min(head.Count, 100_000))
+	page := make([]batch.Record, 0, linePage)
+	if spoolAbove <= 0 && head.Count > 0 {
+		page = make([]batch.Record, 0, min(head.Count, 100_000))
 	}
+	doc.SpoolAbove(spoolAbove, "")
+	if err := decodeLines(dec, doc, page, spoolAbove > 0, what); err != nil {
+		_ = doc.Close()
+		return nil, err
+	}
+	if doc.Len() != head.Count {
+		_ = doc.Close()
+		return nil, &FormatError{What: what, Err: fmt.Errorf("header announces %d records, object holds %d (truncated?)", head.Count, doc.Len())}
+	}
+	return doc, nil
+}
+
+// decodeLines adds the record lines to doc, in pages when paged.
+func decodeLines(dec *json.Decoder, doc *Document, page []batch.Record, paged bool, what string) error {
 	for line := 2; ; line++ {
 		var rec batch.Record
 		err := dec.Decode(&rec)
@@ -102,14 +138,24 @@ func readLines(dec *json.Decoder, head *objectHeader, what string) (*Document, e
 			break
 		}
 		if err != nil {
-			return nil, &FormatError{What: what, Line: line, Err: err}
+			return &FormatError{What: what, Line: line, Err: err}
 		}
-		doc.Records = append(doc.Records, rec)
+		page = append(page, rec)
+		if paged && len(page) == cap(page) {
+			if err := doc.Add(page); err != nil {
+				return err
+			}
+			clear(page)
+			page = page[:0]
+		}
 	}
-	if len(doc.Records) != head.Count {
-		return nil, &FormatError{What: what, Err: fmt.Errorf("header announces %d records, object holds %d (truncated?)", head.Count, len(doc.Records))}
+	if !paged {
+		if len(page) > 0 {
+			doc.Records = page
+		}
+		return nil
 	}
-	return doc, nil
+	return doc.Add(page)
 }
 
 // bodyDocument accepts a claim-check body: the Document JSON of an inline message.

@@ -56,6 +56,9 @@ type Capture struct {
 	tags    objectTaggingAPI
 	events  putEventsAPI
 	bus     string
+	// spoolAbove is how many records of an archived capture, read back to be
+	// queued, are held in memory before they go to a spool file.
+	spoolAbove int
 }
 
 // Captured says where a failure landed.
@@ -68,7 +71,7 @@ type Captured struct {
 
 // NewCapture returns a Capture; events may be nil when bus is empty.
 func NewCapture(a *archive.Archive, q *archive.Queue, tags objectTaggingAPI, events putEventsAPI, bus string) *Capture {
-	return &Capture{archive: a, queue: q, tags: tags, events: events, bus: bus}
+	return &Capture{archive: a, queue: q, tags: tags, events: events, bus: bus, spoolAbove: defaultSpoolAbove}
 }
 
 // Run archives, queues and announces doc. For a doc, or an archived capture, that is
@@ -92,9 +95,10 @@ func (c *Capture) Run(ctx context.Context, doc *archive.Document) (Captured, err
 		if held == nil {
 			// A retry can read less than the attempt that archived (records trimmed
 			// since, a denied read): queue what the archive holds, never less.
-			if doc, err = c.archive.Get(ctx, loc.Key); err != nil {
+			if doc, err = c.archive.GetSpooled(ctx, loc.Key, c.spoolAbove); err != nil {
 				return out, fmt.Errorf("read archived failure %s: %w", loc.Key, err)
 			}
+			defer doc.Close()
 		}
 		sent, err := c.queue.Send(ctx, doc, loc)
 		if err != nil {
@@ -132,6 +136,11 @@ func (c *Capture) land(ctx context.Context, doc *archive.Document) (archive.Loca
 		if old.Hydration.Complete() {
 			loc.Status = old.Hydration.Status // completed by another attempt since the head
 			return loc, old, nil
+		}
+		// Merging needs both captures' records in memory: a superseding read is the
+		// one path that is not streamed.
+		if err := doc.Load(); err != nil {
+			return loc, nil, fmt.Errorf("merge with incomplete capture: %w", err)
 		}
 		merged := merge(old, doc)
 		if len(merged.Records) == len(old.Records) && slices.Equal(merged.Hydration.Gaps, old.Hydration.Gaps) {

@@ -22,6 +22,11 @@ type Config struct {
 	// OnFailure destination is one of InputARNs (any destination when InputARNs is
 	// empty). A Config built in code has it off.
 	CheckMappings bool
+	// SpoolAbove is how many records a hydrated document holds in memory; beyond
+	// that, records go page by page to a gzip spool file in the temporary directory
+	// (Lambda's /tmp), and the archive object and the DLQ claim check are written from
+	// it. 0 means 1000. Not an environment variable.
+	SpoolAbove int
 	// InputARNs is STREAMDLQ_INPUT_ARNS: this stack's inputs (the topic, the on-failure
 	// queue, arn:aws:s3:::BUCKET), as event source mappings name their destinations.
 	InputARNs []string

@@ -19,6 +19,14 @@
 // schedule through Dispatch, drains the hydrator's own failure queue while the records
 // are still in the stream.
 //
+// Memory follows the page, not the range: a stream is read one GetRecords page at a
+// time (Kinesis pages bounded to 2 MiB of data), and past Config.SpoolAbove records
+// (1,000) a document's records go to a gzip spool file in the temporary directory
+// (archive.Document.SpoolAbove), from which the archive object (a multipart upload
+// when large) and the DLQ claim check are written; Handler closes the document, which
+// removes the file. Two paths still hold a whole range: superseding an incomplete
+// capture (the merge) and a Kafka read (one Fetch).
+//
 // Error contract. Hydrate returns a *NotAllowedError for a stream outside the
 // allowlist (before any call is made), a *MappingError for a failure no event source
 // mapping vouches for, an *envelope.ParseError for bad input (an S3 payload record

@@ -53,5 +53,5 @@ func incomplete(doc *archive.Document, key string) error {
 		return nil
 	}
 	return &IncompleteError{StreamARN: h.StreamARN, ShardID: h.ShardID, Start: h.Start, End: h.End,
-		Missing: missing, Records: len(doc.Records), Archive: key}
+		Missing: missing, Records: doc.Len(), Archive: key}
 }

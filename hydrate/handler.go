@@ -185,7 +185,8 @@ func (h *Handler) process(ctx context.Context, it envelope.Item, allowed Allowli
 	log := zerolog.Ctx(ctx).With().Str("item", it.ID).Logger()
 	doc, captured, err := h.run(ctx, it, allowed)
 	if doc != nil {
-		o.Status, o.Records = doc.Hydration.Status, len(doc.Records)
+		defer doc.Close() // its spool file, if any
+		o.Status, o.Records = doc.Hydration.Status, doc.Len()
 		log = log.With().Str("stream", doc.Hydration.StreamARN).Str("shard", doc.Hydration.ShardID).
 			Str("from", doc.Hydration.Start).Str("to", doc.Hydration.End).Logger()
 	}
@@ -194,7 +195,7 @@ func (h *Handler) process(ctx context.Context, it envelope.Item, allowed Allowli
 		log.Error().Err(err).Str("errorType", o.ErrorType).Msg("failure not captured")
 		// What an incomplete attempt read is still shown (the CLI prints it).
 		if inc := (*IncompleteError)(nil); errors.As(err, &inc) && doc != nil && h.opts.Emit != nil {
-			h.opts.Emit(doc, captured)
+			h.emit(log, doc, captured)
 		}
 		return o, err
 	}
@@ -207,9 +208,18 @@ func (h *Handler) process(ctx context.Context, it envelope.Item, allowed Allowli
 	ev.Msg("failure hydrated")
 	h.metrics(doc, captured)
 	if h.opts.Emit != nil {
-		h.opts.Emit(doc, captured)
+		h.emit(log, doc, captured)
 	}
 	return o, nil
+}
+
+// emit hands doc to Emit with its records in Records: a spooled document's are read
+// back (Emit is the CLI's, which prints them).
+func (h *Handler) emit(log zerolog.Logger, doc *archive.Document, captured *Captured) {
+	if err := doc.Load(); err != nil {
+		log.Warn().Err(err).Msg("records not read back for output")
+	}
+	h.opts.Emit(doc, captured)
 }
 
 func (h *Handler) run(ctx context.Context, it envelope.Item, allowed Allowlist) (*archive.Document, *Captured, error) {
@@ -303,10 +313,10 @@ func (h *Handler) metrics(doc *archive.Document, c *Captured) {
 	if h.opts.Metrics == nil {
 		return
 	}
-	missing := max(doc.Hydration.Expected-distinctParents(doc.Records), 0)
+	missing := max(doc.Hydration.Expected-doc.Parents(), 0)
 	ms := []emf.Metric{
 		{Name: "FailuresHydrated", Unit: emf.Count, Value: 1},
-		{Name: "RecordsHydrated", Unit: emf.Count, Value: float64(len(doc.Records))},
+		{Name: "RecordsHydrated", Unit: emf.Count, Value: float64(doc.Len())},
 		{Name: "RecordsMissing", Unit: emf.Count, Value: float64(missing)},
 	}
 	if c != nil {
@@ -361,6 +371,9 @@ func NewFromConfig(cfg aws.Config, c Config, dryRun bool, optFns ...func(*Handle
 			o.URL, o.Archive = c.DLQURL, a
 		})
 		capture = NewCapture(a, q, cl.S3, cl.EventBridge, c.EventBus)
+		if c.SpoolAbove > 0 {
+			capture.spoolAbove = c.SpoolAbove
+		}
 	}
 	hy := New(cfg, c)
 	hy.readers.withClients(cl.Kinesis, cl.DynamoDBStreams)

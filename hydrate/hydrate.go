@@ -36,14 +36,25 @@ type Hydrator struct {
 	allowed  Allowlist
 	mappings *mappingCheck // nil: no check
 	clock    clock.Clock
+	// spoolAbove is how many records a document holds in memory before they go to
+	// a spool file (archive.Document.SpoolAbove).
+	spoolAbove int
 }
+
+// defaultSpoolAbove keeps small failures in memory; a larger read goes to a spool
+// file in the function's /tmp page by page, so memory grows with the page, not with
+// the range.
+const defaultSpoolAbove = 1000
 
 // New returns a Hydrator that reads with cfg's credentials, assuming the configured
 // role for other accounts' streams.
 func New(cfg aws.Config, c Config) *Hydrator {
-	h := &Hydrator{readers: newReaders(cfg, c.Roles, c.Deaggregate), allowed: c.Allowed, clock: clock.Real}
+	h := &Hydrator{readers: newReaders(cfg, c.Roles, c.Deaggregate), allowed: c.Allowed, clock: clock.Real, spoolAbove: c.SpoolAbove}
 	h.kafka = newKafkaReaders(c.Kafka, secretsmanager.NewFromConfig(cfg), cfg.Credentials,
 		func(account, region string) mskBrokersAPI { return h.readers.forAccountRegion(account, region).msk })
+	if h.spoolAbove <= 0 {
+		h.spoolAbove = defaultSpoolAbove
+	}
 	if c.CheckMappings {
 		h.mappings = newMappingCheck(c.InputARNs,
 			func(account, region string) listMappingsAPI {
@@ -89,7 +100,9 @@ func (h *Hydrator) Resume(ctx context.Context, f *batch.Failure, allowed Allowli
 	if f.Payload != nil {
 		return doc, h.fromPayload(doc, f)
 	}
+	doc.SpoolAbove(h.spoolAbove, "")
 	if err := h.readInto(ctx, doc, f, resumeRanges(f, prior)); err != nil {
+		_ = doc.Close() // nothing to keep: the error is retried
 		return nil, err
 	}
 	h.finish(doc, f)
@@ -129,7 +142,7 @@ func (h *Hydrator) readInto(ctx context.Context, doc *archive.Document, f *batch
 	}
 	hy := &doc.Hydration
 	for _, r := range ranges {
-		res, err := h.read(ctx, f, r)
+		res, err := h.read(ctx, f, r, doc.Add)
 		var unreadable *stream.UnreadableError
 		switch {
 		case errors.As(err, &unreadable):
@@ -141,19 +154,19 @@ func (h *Hydrator) readInto(ctx context.Context, doc *archive.Document, f *batch
 		case err != nil:
 			return err
 		}
-		doc.Records = append(doc.Records, res.Records...)
 		hy.Gaps = append(hy.Gaps, res.Gaps...)
 		hy.Calls += res.Calls
 	}
 	return nil
 }
 
-func (h *Hydrator) read(ctx context.Context, f *batch.Failure, r stream.Range) (stream.Result, error) {
+// read reads r page by page into each, so that only a page is held at a time.
+func (h *Hydrator) read(ctx context.Context, f *batch.Failure, r stream.Range, each func([]batch.Record) error) (stream.Result, error) {
 	ar := h.readers.forAccountRegion(f.AccountID, f.Region)
 	if f.Source == batch.SourceDynamoDB {
-		return ar.dynamodb.Read(ctx, r)
+		return ar.dynamodb.ReadPages(ctx, r, each)
 	}
-	return ar.kinesis.Read(ctx, r)
+	return ar.kinesis.ReadPages(ctx, r, each)
 }
 
 // resumeRanges are the parts of f's range to read: all of it, or, with an incomplete
@@ -247,8 +260,8 @@ func (h *Hydrator) finish(doc *archive.Document, _ *batch.Failure) {
 // incomplete.
 func settle(doc *archive.Document) {
 	hy := &doc.Hydration
-	hy.Fetched = len(doc.Records)
-	parents := distinctParents(doc.Records)
+	hy.Fetched = doc.Len()
+	parents := doc.Parents()
 	if len(hy.Gaps) == 0 && hy.Expected > 0 && parents < hy.Expected {
 		hy.Gaps = []batch.Gap{{From: hy.Start, To: hy.End, Reason: batch.GapCountMismatch,
 			Detail: fmt.Sprintf("read %d records, the consumer was given %d", parents, hy.Expected)}}
@@ -265,17 +278,4 @@ func settle(doc *archive.Document) {
 	default:
 		hy.Status = archive.StatusComplete
 	}
-}
-
-// distinctParents counts stream records, counting KPL sub-records once per parent,
-// since batchSize counts what the consumer was handed.
-func distinctParents(recs []batch.Record) int {
-	n := 0
-	for i, r := range recs {
-		if i > 0 && r.SequenceNumber() == recs[i-1].SequenceNumber() {
-			continue
-		}
-		n++
-	}
-	return n
 }

@@ -49,6 +49,15 @@ type accountReaders struct {
 	msk mskBrokersAPI
 }
 
+// pageBytes bounds the record data of one Kinesis GetRecords page: memory follows the
+// page, and 2 MiB is one second of a shard's read throughput, so a read in such pages
+// takes the shard's budget no faster than one in pages of 10,000 records.
+const pageBytes = 2 << 20
+
+func (r *readers) kinesisOptions(o *stream.KinesisOptions) {
+	o.Deaggregate, o.PageBytes = r.deaggregate, pageBytes
+}
+
 func newReaders(base aws.Config, roles map[string]string, deaggregate bool) *readers {
 	return &readers{base: base, roles: roles, deaggregate: deaggregate, byKey: map[readersKey]*accountReaders{}}
 }
@@ -79,7 +88,7 @@ func (r *readers) forAccountRegion(account, region string) *accountReaders {
 	kc, dc := kinesis.NewFromConfig(cfg), dynamodbstreams.NewFromConfig(cfg)
 	ar := &accountReaders{
 		kinesis: stream.NewKinesisReader(kc,
-			func(o *stream.KinesisOptions) { o.Deaggregate = r.deaggregate }),
+			r.kinesisOptions),
 		summary:  kc,
 		dynamodb: stream.NewDynamoDBReader(dc),
 		describe: dc,
@@ -109,7 +118,7 @@ func (r *readers) withClients(k KinesisAPI, d DynamoDBStreamsAPI) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	own := *ar
-	own.kinesis = stream.NewKinesisReader(k, func(o *stream.KinesisOptions) { o.Deaggregate = r.deaggregate })
+	own.kinesis = stream.NewKinesisReader(k, r.kinesisOptions)
 	own.dynamodb = stream.NewDynamoDBReader(d)
 	if s, ok := k.(streamSummaryAPI); ok {
 		own.summary = s

@@ -61,7 +61,14 @@ func NewDynamoDBReader(client DynamoDBStreamsAPI, optFns ...func(*DynamoDBOption
 // Lambda's shape; see the package documentation for gaps and errors.
 func (d *DynamoDBReader) Read(ctx context.Context, r Range) (Result, error) {
 	src := dynamoDBSource{api: d.api, limit: d.opt.Limit}
-	return read(ctx, src, loopOptions{maxEmptyPages: d.opt.MaxEmptyPages, backoff: d.opt.Backoff}, r)
+	return read(ctx, src, loopOptions{maxEmptyPages: d.opt.MaxEmptyPages, backoff: d.opt.Backoff}, r, nil)
+}
+
+// ReadPages is Read that hands the records to each page by page instead of holding
+// them; see KinesisReader.ReadPages.
+func (d *DynamoDBReader) ReadPages(ctx context.Context, r Range, each func([]batch.Record) error) (Result, error) {
+	src := dynamoDBSource{api: d.api, limit: d.opt.Limit}
+	return read(ctx, src, loopOptions{maxEmptyPages: d.opt.MaxEmptyPages, backoff: d.opt.Backoff}, r, each)
 }
 
 type dynamoDBSource struct {

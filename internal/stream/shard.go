@@ -102,14 +102,19 @@ type scan[T any] struct {
 	done     bool
 
 	throttled, refreshes, fallbacks, empty int
+
+	// each, when set, is handed the records kept from each page (ReadPages), which
+	// are then dropped from res; handed counts them.
+	each   func([]batch.Record) error
+	handed int
 }
 
 // read reads r from src: the loop both readers share.
-func read[T any](ctx context.Context, src source[T], opt loopOptions, r Range) (Result, error) {
+func read[T any](ctx context.Context, src source[T], opt loopOptions, r Range, each func([]batch.Record) error) (Result, error) {
 	if err := r.validate(); err != nil {
 		return Result{}, &UnreadableError{Range: r, Reason: UnreadableInvalid, Err: err}
 	}
-	s := &scan[T]{src: src, opt: opt, r: r}
+	s := &scan[T]{src: src, opt: opt, r: r, each: each}
 	err := s.run(ctx)
 	return s.res, err
 }
@@ -147,6 +152,9 @@ func (s *scan[T]) run(ctx context.Context) error {
 		}
 		s.throttled, s.refreshes = 0, 0
 		s.take(p.records)
+		if err := s.hand(); err != nil {
+			return err
+		}
 		s.advance(p)
 	}
 	if s.trimFrom != "" {
@@ -237,13 +245,27 @@ func (s *scan[T]) end(kind errKind, reason string, err error) error {
 		s.stop(batch.GapUnreadable, "deadline")
 		return nil
 	case kindUnreadable:
-		if len(s.res.Records) == 0 && len(s.res.Gaps) == 0 && s.trimFrom == "" {
+		if len(s.res.Records) == 0 && s.handed == 0 && len(s.res.Gaps) == 0 && s.trimFrom == "" {
 			return &UnreadableError{Range: s.r, Reason: reason, Err: err}
 		}
 		s.stop(batch.GapUnreadable, reason+": "+err.Error())
 		return nil
 	}
 	return fmt.Errorf("read %s: %w", s.r.ShardID, err)
+}
+
+// hand gives the records kept so far to each, so that only one page is held.
+func (s *scan[T]) hand() error {
+	if s.each == nil || len(s.res.Records) == 0 {
+		return nil
+	}
+	if err := s.each(s.res.Records); err != nil {
+		return err
+	}
+	s.handed += len(s.res.Records)
+	clear(s.res.Records)
+	s.res.Records = s.res.Records[:0]
+	return nil
 }
 
 // take keeps the page's records that are inside the range and not read before. Pages

@@ -49,6 +49,8 @@ func Figures() []Figure {
 	}
 	fs = append(fs, Figure{Name: "Peak RSS of the hydrate bootstrap, 10,000 records / 6 MB batch", Package: "test/bench",
 		Benchmark: "BenchmarkHydrate/rss-records=10000", Unit: "peak-rss-MB", Dir: AtMost, Floor: 48})
+	fs = append(fs, Figure{Name: "Peak RSS of the hydrate bootstrap, 100,000 records / 60 MB range", Package: "test/bench",
+		Benchmark: "BenchmarkHydrate/rss-records=100000", Unit: "peak-rss-MB", Dir: AtMost, Floor: 64})
 	for _, fn := range []string{"hydrate", "redrive"} {
 		fs = append(fs,
 			Figure{Name: fn + " bootstrap cold start (process start → first /next), median of 20", Package: "test/bench",

@@ -12,16 +12,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
 	"github.com/streamdlq/streamdlq/hydrate"
+	"github.com/streamdlq/streamdlq/internal/settings"
 	"github.com/streamdlq/streamdlq/internal/testkit"
 	"github.com/streamdlq/streamdlq/internal/testkit/onfailure"
 )
 
 const topicARN = "arn:aws:sns:us-east-1:000000000000:streamdlq-on-failure"
 
-// largeRecords and largeSize make the 10,000-record / 6 MB batch of the memory floor.
+// largeRecords and largeSize make the 10,000-record / 6 MB batch of the memory floor;
+// rangeRecords of the same size make its 100,000-record / 60 MB range (a failed
+// range can hold many times its batch: filter criteria, parallelization).
 const (
 	largeRecords = 10_000
 	largeSize    = 600
+	rangeRecords = 100_000
 )
 
 // failedBatch is one shard's records and the on-failure records naming them.
@@ -85,25 +89,54 @@ func BenchmarkHydrate(b *testing.B) {
 			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "records/s")
 		})
 	}
-	b.Run(fmt.Sprintf("rss-records=%d", largeRecords), func(b *testing.B) {
-		bin := buildBootstrap(b, "hydrate")
-		f := large()
-		env := append(hostEnv(), "STREAMDLQ_ALLOWED_STREAMS="+f.streamARN, "STREAMDLQ_ARCHIVE_BUCKET="+dest.bucket,
-			"STREAMDLQ_ARCHIVE_PREFIX=rss", "STREAMDLQ_DLQ_URL="+dest.dlqURL)
-		// To see what a different soft memory limit trades (RSS against GC CPU), set
-		// STREAMDLQ_BENCH_GOMEMLIMIT: the bootstrap gets it as GOMEMLIMIT, which
-		// overrides the limit it derives from its memory size.
-		if v := os.Getenv("STREAMDLQ_BENCH_GOMEMLIMIT"); v != "" {
-			env = append(env, "GOMEMLIMIT="+v)
+	// Writing the 100,000-record range takes kinesis-local minutes: only when asked.
+	huge := sync.OnceValue(func() failedBatch { return newFailedBatch(b, cfg, rangeRecords, largeSize) })
+	for _, batch := range []struct {
+		n int
+		f func() failedBatch
+	}{{largeRecords, large}, {rangeRecords, huge}} {
+		b.Run(fmt.Sprintf("rss-records=%d", batch.n), func(b *testing.B) {
+			benchRSS(b, batch.f(), batch.n, dest, &day)
+		})
+	}
+}
+
+// benchRSS reports the peak RSS and CPU time of the built bootstrap hydrating the
+// first n records of f, once per iteration.
+func benchRSS(b *testing.B, f failedBatch, n int, dest destinations, day *int) {
+	bin := buildBootstrap(b, "hydrate")
+	env := append(hostEnv(), "STREAMDLQ_ALLOWED_STREAMS="+f.streamARN, "STREAMDLQ_ARCHIVE_BUCKET="+dest.bucket,
+		"STREAMDLQ_ARCHIVE_PREFIX=rss", "STREAMDLQ_DLQ_URL="+dest.dlqURL,
+		// The local AWS has no event source mappings to vouch for the failure.
+		settings.CheckMappings.Env+"=false")
+	// To see what a different soft memory limit trades (RSS against GC CPU), set
+	// STREAMDLQ_BENCH_GOMEMLIMIT: the bootstrap gets it as GOMEMLIMIT, which
+	// overrides the limit it derives from its memory size.
+	if v := os.Getenv("STREAMDLQ_BENCH_GOMEMLIMIT"); v != "" {
+		env = append(env, "GOMEMLIMIT="+v)
+	}
+	// STREAMDLQ_BENCH_BASELINE_BOOTSTRAP names a hydrate bootstrap built elsewhere (at
+	// an earlier commit: go build -tags lambda.norpc -trimpath -ldflags='-s -w'
+	// ./cmd/hydrate). It is measured too, on the same records, after each invocation
+	// of this tree's, and reported as baseline-*: a before and after without writing
+	// the records twice (the 100,000-record range takes kinesis-local half an hour).
+	baseline := os.Getenv("STREAMDLQ_BENCH_BASELINE_BOOTSTRAP")
+	var peak, cpu, basePeak, baseCPU float64
+	for b.Loop() {
+		*day++
+		p := peakRSS(b, bin, env, f.onFailure(n, *day))
+		peak, cpu = max(peak, p.rssMB), cpu+p.cpuMS
+		if baseline != "" {
+			*day++
+			p := peakRSS(b, baseline, env, f.onFailure(n, *day))
+			basePeak, baseCPU = max(basePeak, p.rssMB), baseCPU+p.cpuMS
 		}
-		var peak, cpu float64
-		for b.Loop() {
-			day++
-			p := peakRSS(b, bin, env, f.onFailure(largeRecords, day))
-			peak, cpu = max(peak, p.rssMB), cpu+p.cpuMS
-		}
-		b.ReportMetric(peak, "peak-rss-MB")
-		b.ReportMetric(cpu/float64(b.N), "cpu-ms/invocation")
-		b.ReportMetric(float64(f.recs.bytes)/(1<<20), "payload-MB")
-	})
+	}
+	b.ReportMetric(peak, "peak-rss-MB")
+	b.ReportMetric(cpu/float64(b.N), "cpu-ms/invocation")
+	if baseline != "" {
+		b.ReportMetric(basePeak, "baseline-peak-rss-MB")
+		b.ReportMetric(baseCPU/float64(b.N), "baseline-cpu-ms/invocation")
+	}
+	b.ReportMetric(float64(f.recs.bytes)*float64(n)/float64(len(f.recs.seqs))/(1<<20), "payload-MB")
 }

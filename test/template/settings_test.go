@@ -98,7 +98,7 @@ func TestReadmeTableMatchesSettings(t *testing.T) {
 var envName = regexp.MustCompile(`\bSTREAMDLQ_[A-Z0-9_]*[A-Z0-9]\b`)
 
 // harnessVars are read by the test harness, not by a function.
-var harnessVars = []string{"STREAMDLQ_LOCALAWS", "STREAMDLQ_NETNS", "STREAMDLQ_BENCH_GOMEMLIMIT",
+var harnessVars = []string{"STREAMDLQ_LOCALAWS", "STREAMDLQ_NETNS", "STREAMDLQ_BENCH_GOMEMLIMIT", "STREAMDLQ_BENCH_BASELINE_BOOTSTRAP",
 	// The local Apache Kafka's listeners and credentials (scripts/localaws.sh). None may
 	// be a setting's name: the harness exports them to every test, and a function under
 	// test reading its settings from the environment would take them for configuration.
