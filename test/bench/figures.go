@@ -56,6 +56,8 @@ func Figures() []Figure {
 	fs = append(fs,
 		Figure{Name: "Peak RSS of the hydrate bootstrap, 100,000-record / 60 MB DynamoDB Streams range (60 MB of items)", Package: "test/bench",
 			Benchmark: ddbRange, Unit: "peak-rss-MB", Dir: AtMost, Floor: 64},
+		Figure{Name: "Peak RSS of the hydrate bootstrap, the first 10,000 records of the same range (does the peak grow with the range?)", Package: "test/bench",
+			Benchmark: "BenchmarkHydrate/rss-dynamodb-records=10000", Unit: "peak-rss-MB", Dir: NoFloor},
 		Figure{Name: "100,000-record DynamoDB Streams range: archive object as JSON Lines (before compression), MiB", Package: "test/bench",
 			Benchmark: ddbRange, Unit: "archive-json-MB", Dir: NoFloor},
 		Figure{Name: "100,000-record DynamoDB Streams range: archive object as stored (gzip), MiB", Package: "test/bench",
