@@ -154,26 +154,37 @@ type archived struct{ stored, json, lines int64 }
 func (d destinations) newArchive(b testing.TB, prefix string, before map[string]int64) archived {
 	b.Helper()
 	var key string
-	var a archived
+	var stored int64
 	for k, size := range d.archives(b, prefix) {
 		if _, old := before[k]; !old {
 			if key != "" {
 				b.Fatalf("two new archive objects: %s and %s", key, k)
 			}
-			key, a.stored = k, size
+			key, stored = k, size
 		}
 	}
 	if key == "" {
 		b.Fatalf("no new archive object under %s/%s", d.bucket, prefix)
 	}
+	a, err := d.readArchive(key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	a.stored = stored
+	return a
+}
+
+// readArchive reads an archive object through, counting its JSON bytes and record
+// lines, and checks the lines against the header's count.
+func (d destinations) readArchive(key string) (archived, error) {
 	out, err := d.s3.GetObject(context.Background(), &s3.GetObjectInput{Bucket: &d.bucket, Key: &key})
 	if err != nil {
-		b.Fatalf("get %s: %v", key, err)
+		return archived{}, fmt.Errorf("get %s: %w", key, err)
 	}
 	defer out.Body.Close()
 	zr, err := gzip.NewReader(out.Body)
 	if err != nil {
-		b.Fatalf("gunzip %s: %v", key, err)
+		return archived{}, fmt.Errorf("gunzip %s: %w", key, err)
 	}
 	r := bufio.NewReaderSize(zr, 1<<20)
 	var header struct {
@@ -184,18 +195,17 @@ func (d destinations) newArchive(b testing.TB, prefix string, before map[string]
 		err = json.Unmarshal(line, &header)
 	}
 	lines := &lineCounter{}
+	var a archived
 	if err == nil {
 		a.json, err = io.Copy(lines, r)
 	}
 	if err != nil {
-		b.Fatalf("read %s: %v", key, err)
+		return archived{}, fmt.Errorf("read %s: %w", key, err)
 	}
-	a.json += int64(len(line))
-	a.lines = lines.n
-	if a.lines != header.Records {
-		b.Fatalf("%s: %d record lines, header says %d", key, a.lines, header.Records)
+	if a.json, a.lines = a.json+int64(len(line)), lines.n; a.lines != header.Records {
+		return archived{}, fmt.Errorf("%s: %d record lines, header says %d", key, a.lines, header.Records)
 	}
-	return a
+	return a, nil
 }
 
 // lineCounter counts the newlines written to it.
