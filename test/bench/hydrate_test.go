@@ -87,7 +87,8 @@ func rangeItem(i, size int) map[string]ddbtypes.AttributeValue {
 // reads the records back, archives them to S3, queues them on the DLQ (a claim check
 // for the large batch) and announces them on an event bus. It reports failures/s and
 // records/s in process, what a failure costs as a Lambda function (costMeter), and
-// the peak RSS of the built bootstrap hydrating the large batch under the Runtime API.
+// the peak RSS of the built bootstrap under the Runtime API hydrating the large batch
+// and a 100,000-record DynamoDB Streams range.
 func BenchmarkHydrate(b *testing.B) {
 	cfg := testkit.Config(b, testkit.Kinesis, testkit.DynamoDB, testkit.DynamoDBStreams, testkit.Moto)
 	bill := &billing{}
@@ -160,7 +161,7 @@ func benchRSS(b *testing.B, f failedBatch, n int, dest destinations, day *int) {
 	// an earlier commit: go build -tags lambda.norpc -trimpath -ldflags='-s -w'
 	// ./cmd/hydrate). It is measured too, on the same records, after each invocation
 	// of this tree's, and reported as baseline-*: a before and after without writing
-	// the records twice (the 100,000-record range takes kinesis-local half an hour).
+	// the records twice.
 	baseline := os.Getenv("STREAMDLQ_BENCH_BASELINE_BOOTSTRAP")
 	var peak, cpu, basePeak, baseCPU float64
 	var got archived
