@@ -71,19 +71,10 @@ func benchRead(b *testing.B, counter *testkit.Calls, r stream.Range, read func(c
 // createTable creates a table with a stream and writes n small items.
 func createTable(b testing.TB, db *dynamodb.Client, n int) string {
 	b.Helper()
-	ctx := context.Background()
 	name, arn := testkit.Table(b, db)
-	for from := 0; from < n; from += 25 {
-		var reqs []ddbtypes.WriteRequest
-		for i := from; i < min(from+25, n); i++ {
-			item := map[string]ddbtypes.AttributeValue{"id": &ddbtypes.AttributeValueMemberS{Value: fmt.Sprintf("item-%06d", i)}, "n": &ddbtypes.AttributeValueMemberN{Value: fmt.Sprint(i)}}
-			reqs = append(reqs, ddbtypes.WriteRequest{PutRequest: &ddbtypes.PutRequest{Item: item}})
-		}
-		res, err := db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]ddbtypes.WriteRequest{name: reqs}})
-		if err != nil || len(res.UnprocessedItems) > 0 {
-			b.Fatalf("batch write: %v (%d unprocessed)", err, len(res.UnprocessedItems))
-		}
-	}
+	putItems(b, db, name, n, func(i int) map[string]ddbtypes.AttributeValue {
+		return map[string]ddbtypes.AttributeValue{"id": &ddbtypes.AttributeValueMemberS{Value: fmt.Sprintf("item-%06d", i)}, "n": &ddbtypes.AttributeValueMemberN{Value: fmt.Sprint(i)}}
+	})
 	return arn
 }
 
