@@ -98,8 +98,8 @@ func (d *Document) Parents() int {
 	return n
 }
 
-// Load brings spooled records back into Records (to merge them with another
-// capture) and removes the spool.
+// Load brings spooled records back into Records, for a caller that needs them all
+// at once, and removes the spool. All reads them one at a time instead.
 func (d *Document) Load() error {
 	if d.spool == nil {
 		return nil

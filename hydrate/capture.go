@@ -172,7 +172,8 @@ func (c *Capture) supersede(ctx context.Context, loc archive.Location, doc *arch
 }
 
 // Incomplete returns the archived incomplete capture of the failure hy describes, for
-// Hydrator.Resume; nil when there is none (no object yet, or a complete one).
+// Hydrator.Resume; nil when there is none (no object yet, or a complete one). Its
+// records past the spool threshold are in a spool file: close it when done.
 func (c *Capture) Incomplete(ctx context.Context, hy archive.Hydration) (*archive.Document, error) {
 	key := archive.Key(hy, c.archive.Prefix())
 	s, err := c.archive.Summarize(ctx, key)
@@ -185,7 +186,7 @@ func (c *Capture) Incomplete(ctx context.Context, hy archive.Hydration) (*archiv
 	case s.Status != archive.StatusIncomplete:
 		return nil, nil
 	}
-	doc, err := c.archive.Get(ctx, key)
+	doc, err := c.archive.GetSpooled(ctx, key, c.spoolAbove)
 	if err != nil {
 		return nil, fmt.Errorf("read incomplete capture: %w", err)
 	}

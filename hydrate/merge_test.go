@@ -235,14 +235,24 @@ func TestResumeRanges(t *testing.T) {
 		},
 	}
 	for name, c := range cases {
-		t.Run(name, func(t *testing.T) {
-			var got []string
-			for _, r := range resumeRanges(f, c.prior) {
-				got = append(got, r.Start+".."+r.End+" after "+r.After)
-			}
-			if !reflect.DeepEqual(got, c.want) {
-				t.Errorf("got %v, want %v", got, c.want)
-			}
-		})
+		for _, spooled := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/spooled=%v", name, spooled), func(t *testing.T) {
+				prior := c.prior
+				if spooled && prior != nil {
+					prior = spoolCopy(t, prior)
+				}
+				var got []string
+				ranges, err := resumeRanges(f, prior)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, r := range ranges {
+					got = append(got, r.Start+".."+r.End+" after "+r.After)
+				}
+				if !reflect.DeepEqual(got, c.want) {
+					t.Errorf("got %v, want %v", got, c.want)
+				}
+			})
+		}
 	}
 }
