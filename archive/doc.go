@@ -7,7 +7,7 @@
 //     deterministic key (Key: stream, shard, range and consumer), with a conditional
 //     create so a duplicate delivery neither overwrites nor duplicates it.
 //     Archive.Replace overwrites an incomplete capture (StatusIncomplete) with a
-//     conditional write on the ETag that GetForUpdate read, so a later attempt that
+//     conditional write on the ETag that GetForUpdate (or GetSpooledForUpdate) read, so a later attempt that
 //     read more supersedes it and concurrent attempts cannot undo each other; a
 //     complete capture is never replaced. Archive.Get and Archive.List read them.
 //     An object larger than Options.PartSize (8 MiB) is written with a multipart
@@ -16,8 +16,8 @@
 //   - A Document can hold its records in a gzip spool file instead of Records
 //     (SpoolAbove, Add): its archive object is then the header as one gzip member
 //     followed by the spool as another, and its DLQ body is made from the spool's
-//     lines, so neither the range nor its encoding is ever held in memory. Close
-//     removes the file.
+//     lines, so neither the range nor its encoding is ever held in memory. All
+//     iterates the records, held or spooled, one at a time. Close removes the file.
 //   - Queue.Send puts one message per failure on the DLQ: the Document JSON inline
 //     when it fits the queue's MaximumMessageSize, otherwise a claim check in the SQS
 //     Extended Client's format pointing at a copy of that JSON under

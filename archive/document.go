@@ -3,6 +3,7 @@ package archive
 import (
 	"encoding/json"
 	"fmt"
+	"iter"
 	"time"
 
 	"github.com/streamdlq/streamdlq/archive/batch"
@@ -97,33 +98,64 @@ func (d *Document) Parents() int {
 	return n
 }
 
-// Load brings spooled records back into Records (to merge them with another
-// capture) and removes the spool.
+// Load brings spooled records back into Records, for a caller that needs them all
+// at once, and removes the spool. All reads them one at a time instead.
 func (d *Document) Load() error {
 	if d.spool == nil {
 		return nil
 	}
-	l, err := d.spool.lines()
-	if err != nil {
-		return err
-	}
-	defer l.close()
 	recs := make([]batch.Record, 0, d.spool.count)
-	var line []byte
-	for range d.spool.count {
-		if line, err = l.next(line[:0]); err != nil {
+	for r, err := range d.All() {
+		if err != nil {
 			return err
-		}
-		var r batch.Record
-		if err := json.Unmarshal(line, &r); err != nil {
-			return fmt.Errorf("read spool: record %d: %w", len(recs), err)
 		}
 		recs = append(recs, r)
 	}
 	d.Records, d.spoolAbove = recs, 0
-	err = d.spool.close()
+	err := d.spool.close()
 	d.spool = nil
 	return err
+}
+
+// All yields the records in order, held or spooled, one at a time: a spooled
+// document is read from its file and never loaded whole. It stops at the first error,
+// which it yields. Adding to d while iterating is not supported.
+func (d *Document) All() iter.Seq2[batch.Record, error] {
+	return func(yield func(batch.Record, error) bool) {
+		if d.spool == nil {
+			for _, r := range d.Records {
+				if !yield(r, nil) {
+					return
+				}
+			}
+			return
+		}
+		d.spooledRecords(yield)
+	}
+}
+
+func (d *Document) spooledRecords(yield func(batch.Record, error) bool) {
+	l, err := d.spool.lines()
+	if err != nil {
+		yield(batch.Record{}, err)
+		return
+	}
+	defer l.close()
+	var line []byte
+	for i := range d.spool.count {
+		if line, err = l.next(line[:0]); err != nil {
+			yield(batch.Record{}, err)
+			return
+		}
+		var r batch.Record
+		if err := json.Unmarshal(line, &r); err != nil {
+			yield(batch.Record{}, fmt.Errorf("read spool: record %d: %w", i, err))
+			return
+		}
+		if !yield(r, nil) {
+			return
+		}
+	}
 }
 
 // Close removes the spool file, if any. A document is not used after Close.

@@ -37,12 +37,19 @@ func (a *Archive) GetSpooled(ctx context.Context, key string, spoolAbove int) (*
 // GetForUpdate reads the archived failure at key together with the ETag of the
 // version read, for a Replace that must not overwrite a newer version.
 func (a *Archive) GetForUpdate(ctx context.Context, key string) (*Document, string, error) {
+	return a.GetSpooledForUpdate(ctx, key, 0)
+}
+
+// GetSpooledForUpdate is GetForUpdate for a document that may be long: its records
+// past spoolAbove go to a spool file, as with GetSpooled. Close the document when
+// done with it.
+func (a *Archive) GetSpooledForUpdate(ctx context.Context, key string, spoolAbove int) (*Document, string, error) {
 	out, err := a.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: &a.opts.Bucket, Key: &key}, quietChecksum)
 	if err != nil {
 		return nil, "", fmt.Errorf("get s3://%s/%s: %w", a.opts.Bucket, key, err)
 	}
 	defer out.Body.Close()
-	doc, err := decodeDocument(out.Body, "s3://"+a.opts.Bucket+"/"+key)
+	doc, err := decodeDocumentSpooled(out.Body, "s3://"+a.opts.Bucket+"/"+key, spoolAbove)
 	return doc, aws.ToString(out.ETag), err
 }
 

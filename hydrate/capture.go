@@ -82,6 +82,9 @@ func (c *Capture) Run(ctx context.Context, doc *archive.Document) (Captured, err
 		return Captured{}, err
 	}
 	out := Captured{Archive: loc, Duplicate: !loc.Created && !loc.Replaced}
+	if held != nil && held != doc {
+		defer held.Close()
+	}
 	if held != nil {
 		if err := incomplete(held, loc.Key); err != nil {
 			return out, err
@@ -129,33 +132,48 @@ func (c *Capture) land(ctx context.Context, doc *archive.Document) (archive.Loca
 		if loc.Status != archive.StatusIncomplete {
 			return loc, nil, nil
 		}
-		old, etag, err := c.archive.GetForUpdate(ctx, loc.Key)
-		if err != nil {
-			return loc, nil, fmt.Errorf("read incomplete capture: %w", err)
-		}
-		if old.Hydration.Complete() {
-			loc.Status = old.Hydration.Status // completed by another attempt since the head
-			return loc, old, nil
-		}
-		// Merging needs both captures' records in memory: a superseding read is the
-		// one path that is not streamed.
-		if err := doc.Load(); err != nil {
-			return loc, nil, fmt.Errorf("merge with incomplete capture: %w", err)
-		}
-		merged := merge(old, doc)
-		if len(merged.Records) == len(old.Records) && slices.Equal(merged.Hydration.Gaps, old.Hydration.Gaps) {
-			return loc, old, nil // nothing new: keep the object as it is
-		}
-		next, err := c.archive.Replace(ctx, merged, etag)
+		next, held, err := c.supersede(ctx, loc, doc)
 		if !errors.Is(err, archive.ErrModified) {
-			return next, merged, err
+			return next, held, err
 		}
 	}
 	return loc, nil, fmt.Errorf("supersede incomplete capture s3://%s/%s: changed by other attempts %d times in a row", loc.Bucket, loc.Key, maxMerges)
 }
 
+// supersede merges doc into the incomplete capture at loc and overwrites it, if
+// nobody did since it was read (else ErrModified). Both captures stream from their
+// spools into a spooled merge: memory holds a page of each, never the range. It
+// returns the document the archive holds, to be closed by the caller.
+func (c *Capture) supersede(ctx context.Context, loc archive.Location, doc *archive.Document) (archive.Location, *archive.Document, error) {
+	old, etag, err := c.archive.GetSpooledForUpdate(ctx, loc.Key, c.spoolAbove)
+	if err != nil {
+		return loc, nil, fmt.Errorf("read incomplete capture: %w", err)
+	}
+	if old.Hydration.Complete() {
+		loc.Status = old.Hydration.Status // completed by another attempt since the head
+		return loc, old, nil
+	}
+	merged, err := merge(old, doc, c.spoolAbove)
+	if err != nil {
+		_ = old.Close()
+		return loc, nil, err
+	}
+	if merged.Len() == old.Len() && slices.Equal(merged.Hydration.Gaps, old.Hydration.Gaps) {
+		_ = merged.Close()
+		return loc, old, nil // nothing new: keep the object as it is
+	}
+	_ = old.Close()
+	next, err := c.archive.Replace(ctx, merged, etag)
+	if err != nil {
+		_ = merged.Close()
+		return loc, nil, err
+	}
+	return next, merged, nil
+}
+
 // Incomplete returns the archived incomplete capture of the failure hy describes, for
-// Hydrator.Resume; nil when there is none (no object yet, or a complete one).
+// Hydrator.Resume; nil when there is none (no object yet, or a complete one). Its
+// records past the spool threshold are in a spool file: close it when done.
 func (c *Capture) Incomplete(ctx context.Context, hy archive.Hydration) (*archive.Document, error) {
 	key := archive.Key(hy, c.archive.Prefix())
 	s, err := c.archive.Summarize(ctx, key)
@@ -168,7 +186,7 @@ func (c *Capture) Incomplete(ctx context.Context, hy archive.Hydration) (*archiv
 	case s.Status != archive.StatusIncomplete:
 		return nil, nil
 	}
-	doc, err := c.archive.Get(ctx, key)
+	doc, err := c.archive.GetSpooled(ctx, key, c.spoolAbove)
 	if err != nil {
 		return nil, fmt.Errorf("read incomplete capture: %w", err)
 	}

@@ -24,8 +24,9 @@
 // (1,000) a document's records go to a gzip spool file in the temporary directory
 // (archive.Document.SpoolAbove), from which the archive object (a multipart upload
 // when large) and the DLQ claim check are written; Handler closes the document, which
-// removes the file. Two paths still hold a whole range: superseding an incomplete
-// capture (the merge) and a Kafka read (one Fetch).
+// removes the file. Superseding an incomplete capture streams too: the archived
+// capture is read back into a spool and merged with the new one record by record into
+// a third. One path still holds a whole range: a Kafka read (one Fetch).
 //
 // Error contract. Hydrate returns a *NotAllowedError for a stream outside the
 // allowlist (before any call is made), a *MappingError for a failure no event source

@@ -230,6 +230,9 @@ func (h *Handler) run(ctx context.Context, it envelope.Item, allowed Allowlist) 
 	if err != nil {
 		return nil, nil, err
 	}
+	if prior != nil {
+		defer prior.Close()
+	}
 	doc, err := h.hydrator.Resume(ctx, it.Failure, allowed, prior)
 	if err != nil {
 		return doc, nil, err

@@ -100,8 +100,12 @@ func (h *Hydrator) Resume(ctx context.Context, f *batch.Failure, allowed Allowli
 	if f.Payload != nil {
 		return doc, h.fromPayload(doc, f)
 	}
+	ranges, err := resumeRanges(f, prior)
+	if err != nil {
+		return nil, err
+	}
 	doc.SpoolAbove(h.spoolAbove, "")
-	if err := h.readInto(ctx, doc, f, resumeRanges(f, prior)); err != nil {
+	if err := h.readInto(ctx, doc, f, ranges); err != nil {
 		_ = doc.Close() // nothing to keep: the error is retried
 		return nil, err
 	}
@@ -173,36 +177,48 @@ func (h *Hydrator) read(ctx context.Context, f *batch.Failure, r stream.Range, e
 // prior capture, its transient gaps, each read after the last record prior holds
 // before it. A count mismatch cannot be placed, and a gap with no record before it
 // (other than at the start) has no safe position to resume from: both read it all.
-func resumeRanges(f *batch.Failure, prior *archive.Document) []stream.Range {
+func resumeRanges(f *batch.Failure, prior *archive.Document) ([]stream.Range, error) {
 	whole := stream.Range{StreamARN: f.StreamARN, ShardID: f.ShardID, Start: f.Start, End: f.End, BatchSize: f.BatchSize, Region: f.Region}
 	if prior == nil {
-		return []stream.Range{whole}
+		return []stream.Range{whole}, nil
 	}
 	missing := batch.Transient(prior.Hydration.Gaps)
 	if len(missing) == 0 {
-		return []stream.Range{whole}
+		return []stream.Range{whole}, nil
+	}
+	after, err := lastBefore(prior, missing)
+	if err != nil {
+		return nil, err
 	}
 	var out []stream.Range
-	for _, g := range missing {
+	for i, g := range missing {
 		r := whole
 		r.Start, r.End, r.BatchSize = g.From, g.To, 0
-		r.After = lastBefore(prior.Records, g.From)
+		r.After = after[i]
 		if g.Reason == batch.GapCountMismatch || (r.After == "" && g.From != f.Start) {
-			return []stream.Range{whole}
+			return []stream.Range{whole}, nil
 		}
 		out = append(out, r)
 	}
-	return out
+	return out, nil
 }
 
-// lastBefore is the sequence number of the last record before seq, "" when none.
-func lastBefore(recs []batch.Record, seq string) string {
-	for i := len(recs) - 1; i >= 0; i-- {
-		if s := recs[i].SequenceNumber(); stream.CompareSequence(s, seq) < 0 {
-			return s
+// lastBefore is, for each gap, the sequence number of the last record of d before
+// it ("" when none), found in one pass over the records, held or spooled.
+func lastBefore(d *archive.Document, gaps []batch.Gap) ([]string, error) {
+	out := make([]string, len(gaps))
+	for r, err := range d.All() {
+		if err != nil {
+			return nil, fmt.Errorf("read incomplete capture: %w", err)
+		}
+		s := r.SequenceNumber()
+		for i, g := range gaps {
+			if stream.CompareSequence(s, g.From) < 0 {
+				out[i] = s // records are in stream order: the last one wins
+			}
 		}
 	}
-	return ""
+	return out, nil
 }
 
 // fromPayload takes the records an S3 on-failure destination object carries: no
