@@ -35,27 +35,23 @@ var defaultGzip = newGzipper(func() compressor {
 // compress returns doc's archive object: gzip-compressed JSON Lines. Only the
 // compressed bytes are held; the JSON text passes through in chunks.
 func (g *gzipper) compress(doc *Document) (*chunks, error) {
-	out := new(chunks)
-	zw := g.pool.Get().(compressor)
-	zw.Reset(out)
-	err := encodeTo(zw, doc, true)
-	if cerr := zw.Close(); err == nil {
-		err = cerr
-	}
-	zw.Reset(nil)
-	g.pool.Put(zw)
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return g.gzip(func(w io.Writer) error { return encodeTo(w, doc, true) })
 }
 
 // compressBytes returns b as one gzip member.
 func (g *gzipper) compressBytes(b []byte) (*chunks, error) {
+	return g.gzip(func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
+}
+
+// gzip returns, as one gzip member, what write writes, using a pooled writer.
+func (g *gzipper) gzip(write func(io.Writer) error) (*chunks, error) {
 	out := new(chunks)
 	zw := g.pool.Get().(compressor)
 	zw.Reset(out)
-	_, err := zw.Write(b)
+	err := write(zw)
 	if cerr := zw.Close(); err == nil {
 		err = cerr
 	}
