@@ -36,17 +36,7 @@ func TestHandleShardPastRetention(t *testing.T) {
 				Start: "49650000000000000000000000000000000000000000000000000000", End: "49650000000000000000000000000000000000000000000000000010",
 				BatchSize: 2, Time: time.Now().Add(-tt.age)})
 			_, err := e.handler(t).Handle(context.Background(), onfailure.SNSEvent(topic, rec))
-			var incomplete *hydrate.IncompleteError
-			if got := errors.As(err, &incomplete); got != tt.wantErr {
-				t.Fatalf("Handle: got error %v, want an *IncompleteError: %v", err, tt.wantErr)
-			}
-			_, doc := archived(t, e)
-			if g := doc.Hydration.Gaps; len(g) != 1 || g[0].Reason != tt.wantGap {
-				t.Errorf("got gaps %+v, want one %s gap", g, tt.wantGap)
-			}
-			if doc.Hydration.Status != tt.wantState {
-				t.Errorf("got status %s, want %s", doc.Hydration.Status, tt.wantState)
-			}
+			checkPastRetention(t, e, err, tt.wantErr, tt.wantGap, tt.wantState)
 		})
 	}
 }
@@ -73,17 +63,25 @@ func TestHandleDynamoDBShardPastRetention(t *testing.T) {
 			rec := onfailure.Record(onfailure.Batch{Source: "dynamodb", StreamARN: streamARN, ShardID: "shardId-00000001700000000000-0000dead",
 				Start: "000000000000000000100", End: "000000000000000000110", BatchSize: 2, Time: time.Now().Add(-tt.age)})
 			_, err := hydrate.NewFromConfig(e.cfg, c, false).Handle(context.Background(), onfailure.SNSEvent(topic, rec))
-			var incomplete *hydrate.IncompleteError
-			if got := errors.As(err, &incomplete); got != tt.wantErr {
-				t.Fatalf("Handle: got error %v, want an *IncompleteError: %v", err, tt.wantErr)
-			}
-			_, doc := archived(t, e)
-			if g := doc.Hydration.Gaps; len(g) != 1 || g[0].Reason != tt.wantGap {
-				t.Errorf("got gaps %+v, want one %s gap", g, tt.wantGap)
-			}
-			if doc.Hydration.Status != tt.wantState {
-				t.Errorf("got status %s, want %s", doc.Hydration.Status, tt.wantState)
-			}
+			checkPastRetention(t, e, err, tt.wantErr, tt.wantGap, tt.wantState)
 		})
+	}
+}
+
+// checkPastRetention checks a past-retention capture: Handle's error is an
+// *IncompleteError exactly when wantErr, and the archive holds one gap of reason
+// wantGap with status wantState.
+func checkPastRetention(t *testing.T, e *env, err error, wantErr bool, wantGap, wantState string) {
+	t.Helper()
+	var incomplete *hydrate.IncompleteError
+	if got := errors.As(err, &incomplete); got != wantErr {
+		t.Fatalf("Handle: got error %v, want an *IncompleteError: %v", err, wantErr)
+	}
+	_, doc := archived(t, e)
+	if g := doc.Hydration.Gaps; len(g) != 1 || g[0].Reason != wantGap {
+		t.Errorf("got gaps %+v, want one %s gap", g, wantGap)
+	}
+	if doc.Hydration.Status != wantState {
+		t.Errorf("got status %s, want %s", doc.Hydration.Status, wantState)
 	}
 }

@@ -75,16 +75,7 @@ func TestShardPastRetention(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Hydrate: %v", err)
 			}
-			gaps := doc.Hydration.Gaps
-			if len(gaps) != 1 || gaps[0].Reason != tt.want || gaps[0].From != "100" || gaps[0].To != "200" {
-				t.Fatalf("got gaps %+v, want one %s gap 100..200", gaps, tt.want)
-			}
-			if doc.Hydration.Status != tt.status {
-				t.Errorf("got status %s, want %s", doc.Hydration.Status, tt.status)
-			}
-			if tt.want == batch.GapTrimmed && !strings.Contains(gaps[0].Detail, "shardId-000000000007") {
-				t.Errorf("got detail %q, want it to name the shard", gaps[0].Detail)
-			}
+			checkGoneShardGap(t, doc, tt.want, tt.status, "shardId-000000000007")
 		})
 	}
 }
@@ -143,16 +134,23 @@ func TestDynamoDBShardPastRetention(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Hydrate: %v", err)
 			}
-			gaps := doc.Hydration.Gaps
-			if len(gaps) != 1 || gaps[0].Reason != tt.want || gaps[0].From != "100" || gaps[0].To != "200" {
-				t.Fatalf("got gaps %+v, want one %s gap 100..200", gaps, tt.want)
-			}
-			if doc.Hydration.Status != tt.status {
-				t.Errorf("got status %s, want %s", doc.Hydration.Status, tt.status)
-			}
-			if tt.want == batch.GapTrimmed && !strings.Contains(gaps[0].Detail, "24h0m0s") {
-				t.Errorf("got detail %q, want it to name the 24 h retention", gaps[0].Detail)
-			}
+			checkGoneShardGap(t, doc, tt.want, tt.status, "24h0m0s")
 		})
+	}
+}
+
+// checkGoneShardGap checks that doc holds one gap of reason want over the whole range
+// 100..200 with the given status, and that a trimmed gap's detail mentions trimmedDetail.
+func checkGoneShardGap(t *testing.T, doc *archive.Document, want, status, trimmedDetail string) {
+	t.Helper()
+	gaps := doc.Hydration.Gaps
+	if len(gaps) != 1 || gaps[0].Reason != want || gaps[0].From != "100" || gaps[0].To != "200" {
+		t.Fatalf("got gaps %+v, want one %s gap 100..200", gaps, want)
+	}
+	if doc.Hydration.Status != status {
+		t.Errorf("got status %s, want %s", doc.Hydration.Status, status)
+	}
+	if want == batch.GapTrimmed && !strings.Contains(gaps[0].Detail, trimmedDetail) {
+		t.Errorf("got detail %q, want it to mention %q", gaps[0].Detail, trimmedDetail)
 	}
 }
